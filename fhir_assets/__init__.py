@@ -1,0 +1,1 @@
+"""FHIR R4 Patient pipeline: raw patient files to FHIR resources, quality and Bulk export."""

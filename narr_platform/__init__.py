@@ -1,0 +1,8 @@
+"""The national recovery-services directory platform: a Dagster code location."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("narr-platform")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+local"

@@ -1,0 +1,34 @@
+"""The code location: one ``dg.Definitions`` gathering every domain.
+
+Loaded lazily by Dagster (``@dg.definitions``), so reading and validating the deployment
+settings happens when the code location loads, not when this module is imported.
+"""
+
+import dagster as dg
+
+import fhir_assets.definitions
+import narr_platform.directory.definitions
+import reference_assets.definitions
+import schedules.definitions
+from resources import build_resources
+
+DOMAIN_DEFINITIONS = (
+    narr_platform.directory.definitions.defs,
+    fhir_assets.definitions.defs,
+    reference_assets.definitions.defs,
+    schedules.definitions.defs,
+)
+
+materialize_all = dg.define_asset_job(
+    name="materialize_all",
+    selection=dg.AssetSelection.all(),
+    description="Every asset of every domain, with their checks, in dependency order.",
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions.merge(
+        *DOMAIN_DEFINITIONS,
+        dg.Definitions(jobs=[materialize_all], resources=build_resources()),
+    )

@@ -1,0 +1,1 @@
+"""The national recovery-services directory: sources, organizations, views, search."""

@@ -1,0 +1,1 @@
+"""PopulationSim reference data: geography lookups, CDC PLACES, SVI and ADI."""

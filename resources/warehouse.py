@@ -1,0 +1,353 @@
+"""The warehouse seam: every asset talks to the engine through this resource.
+
+Assets declare their SQL once (DuckDB dialect, in ``.sql`` files or named constants) and
+ask the warehouse to run it: ``create_table_as``, ``create_view_as``, ``execute``,
+``fetch_rows``. The local deployment runs it in an embedded DuckDB file; the Databricks
+deployment (``resources/spark_warehouse.py``) translates the same SQL to Spark. No asset
+body branches on the deployment.
+
+Connections live for one ``session()`` and are closed in ``finally`` blocks: DuckDB allows
+one writing process per file, so nothing holds the file longer than a step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from pydantic import Field
+
+from resources.duckdb_settings import DuckDBSettings, format_size
+
+#: The Dagster pool every step that writes the warehouse belongs to (limit 1, see dagster_home).
+WAREHOUSE_POOL = "duckdb"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+SqlParams = Sequence[Any] | Mapping[str, Any] | None
+
+
+def check_table_name(table: str) -> str:
+    """Accept ``table`` or ``schema.table`` identifiers only; never user text."""
+    if not _IDENTIFIER.match(table):
+        raise ValueError(f"{table!r} is not a valid table name (expected schema.table).")
+    return table
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSummary:
+    """What a materialization reports about the table it wrote."""
+
+    table: str
+    row_count: int
+    columns: tuple[tuple[str, str], ...]
+    preview: pd.DataFrame
+
+    def metadata(self) -> dict[str, Any]:
+        """Dagster metadata: row count, column schema and a Markdown preview."""
+        schema = dg.TableSchema(
+            columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in self.columns]
+        )
+        preview = self.preview.astype(str).map(lambda v: v if len(v) <= 60 else v[:57] + "...")
+        return {
+            "dagster/row_count": dg.MetadataValue.int(self.row_count),
+            "dagster/column_schema": dg.MetadataValue.table_schema(schema),
+            "dagster/table_name": dg.MetadataValue.text(self.table),
+            "preview": dg.MetadataValue.md(preview.to_markdown(index=False) or "(empty)"),
+        }
+
+
+class WarehouseSession:
+    """Engine operations on one open connection. Subclassed per engine."""
+
+    engine: ClassVar[str] = "abstract"
+
+    def execute(self, sql: str, params: SqlParams = None) -> None:
+        raise NotImplementedError
+
+    def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
+        """A small result as a DataFrame (previews, reports); never for bulk data."""
+        raise NotImplementedError
+
+    def table_exists(self, table: str) -> bool:
+        raise NotImplementedError
+
+    def columns(self, table: str) -> tuple[tuple[str, str], ...]:
+        raise NotImplementedError
+
+    def list_tables(self) -> list[tuple[str, str]]:
+        """``(schema.table, 'table' | 'view')`` for every user table and view, sorted."""
+        raise NotImplementedError
+
+    def ensure_schema(self, schema: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+
+    def register_file_view(
+        self,
+        view: str,
+        paths: Sequence[str | Path],
+        file_format: str,
+        columns: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Expose source files as a temporary view for the SQL that follows in this session.
+
+        ``columns`` is an explicit schema (name -> DuckDB type) so nothing is type-guessed;
+        a ``source_file`` column holds each row's file path.
+        """
+        raise NotImplementedError
+
+    def create_table_as(self, table: str, select_sql: str, params: SqlParams = None) -> TableSummary:
+        """Atomically replace ``table`` with the result of ``select_sql``, inside the engine."""
+        check_table_name(table)
+        self._ensure_parent_schema(table)
+        self.execute(f"CREATE OR REPLACE TABLE {table} AS\n{select_sql}", params)
+        return self.summarize(table)
+
+    def create_view_as(self, view: str, select_sql: str) -> TableSummary:
+        check_table_name(view)
+        self._ensure_parent_schema(view)
+        self.execute(f"CREATE OR REPLACE VIEW {view} AS\n{select_sql}")
+        return self.summarize(view)
+
+    def row_count(self, table: str) -> int:
+        check_table_name(table)
+        return int(self.fetch_rows(f"SELECT count(*) FROM {table}")[0][0])
+
+    def summarize(self, table: str, preview_rows: int = 5) -> TableSummary:
+        check_table_name(table)
+        return TableSummary(
+            table=table,
+            row_count=self.row_count(table),
+            columns=self.columns(table),
+            preview=self.fetch_df(f"SELECT * FROM {table} LIMIT {int(preview_rows)}"),
+        )
+
+    def _ensure_parent_schema(self, table: str) -> None:
+        if "." in table:
+            self.ensure_schema(table.split(".", 1)[0])
+
+
+class DuckDBSession(WarehouseSession):
+    engine: ClassVar[str] = "duckdb"
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, params: SqlParams = None) -> None:
+        self.connection.execute(sql, params)
+
+    def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, params).fetchall()
+
+    def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
+        return self.connection.execute(sql, params).df()
+
+    def table_exists(self, table: str) -> bool:
+        schema, _, name = table.rpartition(".")
+        rows = self.fetch_rows(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema or "main", name],
+        )
+        return bool(rows)
+
+    def register_file_view(
+        self,
+        view: str,
+        paths: Sequence[str | Path],
+        file_format: str,
+        columns: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        check_table_name(view)
+        if not paths:
+            raise ValueError(f"No files to register as {view}.")
+        readers = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}
+        if file_format not in readers:
+            raise ValueError(f"Unsupported file format {file_format!r}; use one of {sorted(readers)}.")
+        args = ["[" + ", ".join(sql_literal(str(p)) for p in paths) + "]", "filename = 'source_file'"]
+        if columns:
+            struct = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in columns.items())
+            args.append(f"columns = {{{struct}}}")
+        for key, value in (options or {}).items():
+            check_table_name(key)
+            literal = sql_literal(value) if isinstance(value, str) else str(value).lower()
+            args.append(f"{key} = {literal}")
+        reader = readers[file_format]
+        self.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS "
+            f"SELECT * FROM {reader}({', '.join(args)})"
+        )
+
+    def list_tables(self) -> list[tuple[str, str]]:
+        rows = self.fetch_rows(
+            "SELECT table_schema || '.' || table_name, "
+            "CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END "
+            "FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema NOT IN ('information_schema', 'pg_catalog') "
+            "ORDER BY 1"
+        )
+        return [(str(name), str(kind)) for name, kind in rows]
+
+    def columns(self, table: str) -> tuple[tuple[str, str], ...]:
+        check_table_name(table)
+        rows = self.fetch_rows(f"DESCRIBE {table}")
+        return tuple((str(r[0]), str(r[1])) for r in rows)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Base class of the warehouse resources; assets annotate their parameter with it."""
+
+    def session(self) -> contextlib.AbstractContextManager[WarehouseSession]:
+        raise NotImplementedError
+
+    @property
+    def engine(self) -> str:
+        raise NotImplementedError
+
+    def describe_target(self) -> str:
+        """Where data lands, for logs and summaries (never includes secrets)."""
+        raise NotImplementedError
+
+    # One-shot conveniences: each opens and closes its own session.
+    def create_table_as(self, table: str, select_sql: str, params: SqlParams = None) -> TableSummary:
+        with self.session() as s:
+            return s.create_table_as(table, select_sql, params)
+
+    def create_view_as(self, view: str, select_sql: str) -> TableSummary:
+        with self.session() as s:
+            return s.create_view_as(view, select_sql)
+
+    def execute(self, sql: str, params: SqlParams = None) -> None:
+        with self.session() as s:
+            s.execute(sql, params)
+
+    def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
+        with self.session() as s:
+            return s.fetch_rows(sql, params)
+
+    def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
+        with self.session() as s:
+            return s.fetch_df(sql, params)
+
+    def table_exists(self, table: str) -> bool:
+        with self.session() as s:
+            return s.table_exists(table)
+
+    def summarize(self, table: str) -> TableSummary:
+        with self.session() as s:
+            return s.summarize(table)
+
+
+class DuckDBWarehouse(Warehouse):
+    """The embedded DuckDB warehouse of the local deployment (one file, no server)."""
+
+    database_path: str = Field(description="DuckDB file, or md:<db> for MotherDuck.")
+    memory_limit: str | None = Field(default=None, description="DuckDB memory_limit, e.g. 4GiB.")
+    threads: int | None = Field(default=None, description="DuckDB worker threads.")
+    temp_directory: str | None = Field(default=None, description="Where DuckDB spills.")
+    extensions: list[str] = Field(default_factory=list, description="Extensions to load if available.")
+    parquet_compression: str = "ZSTD"
+    parquet_row_group_size: int = 122_880
+    read_only: bool = False
+    lock_timeout_seconds: float = Field(
+        default=120.0, description="How long to wait for another process to release the file."
+    )
+
+    @classmethod
+    def from_settings(cls, settings: DuckDBSettings, **overrides: Any) -> DuckDBWarehouse:
+        kwargs: dict[str, Any] = {
+            "database_path": settings.resolved_database_path(),
+            "memory_limit": format_size(settings.effective_memory_limit_bytes),
+            "threads": settings.threads,
+            "temp_directory": settings.temp_directory,
+            "extensions": list(settings.extensions),
+            "parquet_compression": settings.parquet_compression,
+            "parquet_row_group_size": settings.parquet_row_group_size,
+        }
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    @property
+    def engine(self) -> str:
+        return "duckdb"
+
+    def describe_target(self) -> str:
+        return self.database_path
+
+    def connection_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {}
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        if self.threads:
+            config["threads"] = self.threads
+        if self.temp_directory:
+            config["temp_directory"] = self.temp_directory
+        return config
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if not self.database_path.startswith("md:") and self.database_path != ":memory:":
+            Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
+        if self.temp_directory:
+            Path(self.temp_directory).mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(
+                    self.database_path, read_only=self.read_only, config=self.connection_config()
+                )
+            except duckdb.IOException as exc:
+                # Another process holds the file's lock: wait for it, within a bound.
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    def load_extensions(self, connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """Load the configured extensions; return ``{name: 'loaded' | reason}``."""
+        status: dict[str, str] = {}
+        for name in self.extensions:
+            try:
+                connection.execute(f"LOAD {check_table_name(name)}")
+                status[name] = "loaded"
+            except duckdb.Error as exc:
+                status[name] = f"unavailable ({str(exc).splitlines()[0]})"
+        return status
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A raw DuckDB connection for engine-specific work (file IO, COPY); closed on exit."""
+        connection = self._open()
+        try:
+            self.load_extensions(connection)
+            yield connection
+        finally:
+            connection.close()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[DuckDBSession]:
+        with self.connect() as connection:
+            yield DuckDBSession(connection)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        if self.extensions and context.log is not None:
+            with self.connect() as connection:
+                for name, state in self.load_extensions(connection).items():
+                    log = context.log.info if state == "loaded" else context.log.warning
+                    log(f"DuckDB extension {name}: {state}")
+
+
+def sql_literal(value: str) -> str:
+    """Quote a path or other engine-side constant as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,1 @@
+"""Operations: backups, exports, sensors on landing folders, health."""

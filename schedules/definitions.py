@@ -1,0 +1,5 @@
+"""Everything the operations domain contributes to the code location."""
+
+import dagster as dg
+
+defs = dg.Definitions()
