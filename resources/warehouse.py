@@ -175,19 +175,22 @@ class DuckDBSession(WarehouseSession):
         readers = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}
         if file_format not in readers:
             raise ValueError(f"Unsupported file format {file_format!r}; use one of {sorted(readers)}.")
-        args = ["[" + ", ".join(sql_literal(str(p)) for p in paths) + "]", "filename = 'source_file'"]
+        shared_args = ["filename = 'source_file'"]
         if columns:
             struct = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in columns.items())
-            args.append(f"columns = {{{struct}}}")
+            shared_args.append(f"columns = {{{struct}}}")
         for key, value in (options or {}).items():
             check_table_name(key)
             literal = sql_literal(value) if isinstance(value, str) else str(value).lower()
-            args.append(f"{key} = {literal}")
+            shared_args.append(f"{key} = {literal}")
         reader = readers[file_format]
-        self.execute(
-            f"CREATE OR REPLACE TEMP VIEW {view} AS "
-            f"SELECT * FROM {reader}({', '.join(args)})"
-        )
+        # One reader per file: DuckDB sniffs a multi-file CSV scan from the first file only,
+        # and silently yields no rows for a later file whose dialect (e.g. CRLF) differs.
+        selects = [
+            f"SELECT * FROM {reader}({', '.join([sql_literal(str(path)), *shared_args])})"
+            for path in paths
+        ]
+        self.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL BY NAME\n".join(selects))
 
     def list_tables(self) -> list[tuple[str, str]]:
         rows = self.fetch_rows(
