@@ -27,3 +27,24 @@ def test_states_check_fails_on_duplicate(sample_sources, materialize, landing_di
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) == 1 and not evaluations[0].passed
     assert evaluations[0].metadata["duplicate_usps"].value == 1
+
+
+def test_row_count_drop_check(sample_sources, materialize, landing_dir):
+    """The shared row-count-drop rule passes on the first load and fails on a big drop."""
+    import dagster as dg
+
+    from resources.quality_checks import row_count_drop_result
+
+    sample_sources("reference/states")
+    instance = dg.DagsterInstance.ephemeral()
+    key = dg.AssetKey(["reference", "ref_us_states"])
+    assert materialize("key:reference/ref_us_states", instance=instance).success
+    assert row_count_drop_result(instance, key).passed  # first load
+    states = landing_dir / "reference" / "states" / "us_states.csv"
+    lines = states.read_text().splitlines()
+    states.write_text("\n".join(lines[:20]) + "\n")  # 19 of 56 states remain
+    assert materialize("key:reference/ref_us_states", instance=instance).success
+    result = row_count_drop_result(instance, key)
+    assert not result.passed
+    assert result.metadata["previous_rows"].value == 56
+    assert result.metadata["current_rows"].value == 19
