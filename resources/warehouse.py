@@ -107,6 +107,20 @@ class WarehouseSession:
         """
         raise NotImplementedError
 
+    def copy_to_file(
+        self,
+        select_sql: str,
+        path: str | Path,
+        file_format: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Write a query's result to one local file (``parquet``, ``json`` = NDJSON, ``csv``).
+
+        Returns the number of rows written. Parquet uses the configured compression and
+        row-group size unless ``options`` says otherwise.
+        """
+        raise NotImplementedError
+
     def create_table_as(self, table: str, select_sql: str, params: SqlParams = None) -> TableSummary:
         """Atomically replace ``table`` with the result of ``select_sql``, inside the engine."""
         check_table_name(table)
@@ -141,8 +155,39 @@ class WarehouseSession:
 class DuckDBSession(WarehouseSession):
     engine: ClassVar[str] = "duckdb"
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        parquet_compression: str = "ZSTD",
+        parquet_row_group_size: int = 122_880,
+    ) -> None:
         self.connection = connection
+        self.parquet_compression = parquet_compression
+        self.parquet_row_group_size = parquet_row_group_size
+
+    def copy_to_file(
+        self,
+        select_sql: str,
+        path: str | Path,
+        file_format: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        if file_format not in ("parquet", "json", "csv"):
+            raise ValueError(f"Unsupported export format {file_format!r}.")
+        settings: dict[str, Any] = {"format": file_format}
+        if file_format == "parquet":
+            settings["compression"] = self.parquet_compression
+            settings["row_group_size"] = self.parquet_row_group_size
+        settings.update(options or {})
+        rendered = []
+        for key, value in settings.items():
+            check_table_name(key)
+            rendered.append(f"{key} {sql_literal(value) if isinstance(value, str) else value}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        result = self.connection.execute(
+            f"COPY ({select_sql}) TO {sql_literal(str(path))} ({', '.join(rendered)})"
+        ).fetchone()
+        return int(result[0]) if result else 0
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
         self.connection.execute(sql, params)
@@ -341,7 +386,9 @@ class DuckDBWarehouse(Warehouse):
     @contextlib.contextmanager
     def session(self) -> Iterator[DuckDBSession]:
         with self.connect() as connection:
-            yield DuckDBSession(connection)
+            yield DuckDBSession(
+                connection, self.parquet_compression, self.parquet_row_group_size
+            )
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.extensions and context.log is not None:
