@@ -1,0 +1,72 @@
+"""One run, the multiprocess executor, the shipped instance config: writers take turns."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from tests.conftest import PROJECT_ROOT
+
+
+def run_job(module: str, job: str, dagster_home: Path, extra_args: tuple[str, ...] = ()) -> str:
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", module, "-j", job, *extra_args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
+    starts, ends = {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = entry.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            ends[event.step_key] = entry.timestamp
+    return {key: (starts[key], ends[key]) for key in starts}
+
+
+def assert_no_overlap(windows: dict[str, tuple[float, float]]) -> None:
+    ordered = sorted(windows.items(), key=lambda kv: kv[1][0])
+    for (first, (_, first_end)), (second, (second_start, _)) in zip(ordered, ordered[1:]):
+        assert second_start >= first_end, f"{second} started before {first} finished"
+
+
+def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, warehouse_path):
+    run_job("tests.concurrency_location", "all_writers", dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        [run] = instance.get_runs(filters=dg.RunsFilter(job_name="all_writers"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        windows = step_windows(instance, run.run_id)
+        pids = {
+            entry.dagster_event.pid
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        }
+    assert len(windows) == 4
+    assert len(pids) == 4  # each step in its own process: the multiprocess executor
+    assert_no_overlap(windows)  # the duckdb pool (limit 1) serialized them
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        counts = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'concurrency'"
+        ).fetchone()
+    assert counts == (4,)
+
+
+def test_shipped_instance_config_limits_the_duckdb_pool(dagster_home):
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert instance.event_log_storage.supports_global_concurrency_limits
+        config = instance.get_concurrency_config()
+        assert config.pool_config.default_pool_limit == 1
+        assert config.pool_config.pool_granularity.value == "op"
