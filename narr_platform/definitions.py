@@ -7,6 +7,7 @@ settings happens when the code location loads, not when this module is imported.
 import dagster as dg
 
 import fhir_assets.definitions
+import fhir_assets.healthsim.definitions
 import narr_platform.directory.definitions
 import reference_assets.definitions
 import schedules.definitions
@@ -15,6 +16,7 @@ from resources import build_resources
 DOMAIN_DEFINITIONS = (
     narr_platform.directory.definitions.defs,
     fhir_assets.definitions.defs,
+    fhir_assets.healthsim.definitions.defs,
     reference_assets.definitions.defs,
     schedules.definitions.defs,
 )

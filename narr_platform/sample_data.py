@@ -36,6 +36,8 @@ SampleGenerator = Callable[[SampleDataRequest], list[Path]]
 #: source name -> "module:function". Imported only when sample data is generated.
 GENERATORS: dict[str, str] = {
     "reference/states": "reference_assets.states_sample:write_states",
+    "synthea": "fhir_assets.healthsim.sample:write_synthea",
+    "healthsim": "fhir_assets.healthsim.sample:write_healthsim",
 }
 
 

@@ -1,0 +1,62 @@
+"""Canonical HealthSim patients as FHIR R4 Patient resources, through the ONE patient mapping.
+
+No second mapping: the asset selects the canonical columns in the shape of
+``PATIENT_MAPPING_INPUT_COLUMNS`` and calls ``fhir_assets.patient_mapping.map_patients``,
+the function the FHIR pipeline's own ``fhir_patients`` uses.
+"""
+
+import dagster as dg
+
+from fhir_assets.healthsim.canonical import GROUP, OWNERS
+from fhir_assets.patient_mapping import SYNTHEA_IDENTIFIER_SYSTEM, map_patients
+from resources import WAREHOUSE_POOL, Warehouse
+
+#: Identifier system of patients made by the HealthSim generator.
+HEALTHSIM_IDENTIFIER_SYSTEM = "urn:healthsim:patient-id"
+
+HEALTHSIM_MAPPING_INPUT_SQL = f"""
+SELECT
+    patient_id,
+    CASE source WHEN 'synthea' THEN '{SYNTHEA_IDENTIFIER_SYSTEM}'
+        ELSE '{HEALTHSIM_IDENTIFIER_SYSTEM}' END AS identifier_system,
+    CAST(NULL AS VARCHAR) AS name_prefix,
+    first_name AS given_name,
+    last_name AS family_name,
+    CAST(NULL AS VARCHAR) AS name_suffix,
+    gender,
+    birth_date,
+    death_date AS deceased_date,
+    address AS address_line,
+    city,
+    state_usps AS state,
+    zip_code AS postal_code,
+    'US' AS country,
+    CAST(NULL AS VARCHAR) AS phone,
+    CAST(NULL AS VARCHAR) AS email,
+    race,
+    ethnicity,
+    source_file
+FROM healthsim.patients
+"""
+
+
+@dg.asset(
+    key=["healthsim", "fhir_patients"],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    deps=[dg.AssetKey(["healthsim", "patients"])],
+    description=(
+        "Every canonical HealthSim patient as a FHIR R4 Patient resource (JSON), produced by "
+        "the same mapping as the FHIR pipeline's fhir_patients, so both sources of patients "
+        "meet FHIR consumers in one shape."
+    ),
+)
+def healthsim_fhir_patients(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = map_patients(session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.fhir_patients")
+    context.log.info(f"Mapped {summary.row_count} HealthSim patients to FHIR Patient resources")
+    return dg.MaterializeResult(metadata=summary.metadata())

@@ -1,0 +1,130 @@
+"""HealthSim canonical tables from the Synthea sample and the batch generator."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from tests.test_healthsim_support import install_geography, query
+
+CANONICAL = "group:healthsim and not key:healthsim/fhir_patients"
+
+
+def test_synthea_sample_loads_with_its_quirks(
+    shared_dir, sample_sources, materialize, warehouse_path
+):
+    written = sample_sources("synthea")
+    assert written["synthea"], "the Synthea sample was not copied"
+    install_geography(warehouse_path)
+    result = materialize(CANONICAL)
+    assert result.success
+    counts = dict(
+        query(
+            warehouse_path,
+            "SELECT 'patients', count(*) FROM healthsim.patients UNION ALL "
+            "SELECT 'encounters', count(*) FROM healthsim.encounters UNION ALL "
+            "SELECT 'conditions', count(*) FROM healthsim.conditions UNION ALL "
+            "SELECT 'claims', count(*) FROM healthsim.claims",
+        )
+    )
+    assert counts == {"patients": 27, "encounters": 604, "conditions": 438, "claims": 1267}
+    # Quirks: full state names -> USPS, county names -> FIPS, empty ZIPs stay NULL, leading zeros kept.
+    (states, unmatched, empty_zips, zero_zips) = query(
+        warehouse_path,
+        "SELECT list(DISTINCT state_usps), count(*) FILTER (county_fips IS NULL), "
+        "count(*) FILTER (zip_code IS NULL), count(*) FILTER (zip_code LIKE '0%') FROM healthsim.patients",
+    )[0]
+    assert states == ["MA"] and unmatched == 0
+    assert empty_zips == 12 and zero_zips == 15
+    middlesex = query(
+        warehouse_path,
+        "SELECT DISTINCT county_fips FROM healthsim.patients WHERE county_name = 'Middlesex County'",
+    )
+    assert middlesex == [("25017",)]
+    # Claim amounts: the encounter's cost split to the cent across its claims.
+    (mismatch,) = query(
+        warehouse_path,
+        "SELECT count(*) FROM (SELECT e.encounter_id, e.total_claim_cost, sum(c.claim_amount) AS billed "
+        "FROM healthsim.encounters e JOIN healthsim.claims c USING (encounter_id) "
+        "GROUP BY ALL HAVING e.total_claim_cost <> billed)",
+    )[0]
+    assert mismatch == 0
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+
+
+def test_generator_is_deterministic_and_lands_in_real_counties(
+    sample_sources, materialize, warehouse_path, landing_dir
+):
+    first = sample_sources("healthsim", healthsim_patients=60)
+    contents = {p.name: p.read_bytes() for p in first["healthsim"]}
+    again = sample_sources("healthsim", healthsim_patients=60)
+    assert {p.name: p.read_bytes() for p in again["healthsim"]} == contents
+    install_geography(warehouse_path)
+    assert materialize(CANONICAL).success
+    patients, with_fips, classes, with_amounts = query(
+        warehouse_path,
+        "SELECT (SELECT count(*) FROM healthsim.patients), "
+        "(SELECT count(*) FROM healthsim.patients p JOIN reference.ref_geography g USING (county_fips)), "
+        "(SELECT list(DISTINCT encounter_class ORDER BY encounter_class) FROM healthsim.encounters), "
+        "(SELECT count(*) FILTER (claim_amount > 0) FROM healthsim.claims)",
+    )[0]
+    assert patients == 60 and with_fips == 60
+    assert set(classes) <= {
+        "ambulatory",
+        "emergency",
+        "inpatient",
+        "outpatient",
+        "urgentcare",
+        "wellness",
+    }
+    assert len(classes) >= 4 and with_amounts > 0
+
+
+def test_bad_rows_are_quarantined_with_reason(
+    sample_sources, materialize, warehouse_path, landing_dir
+):
+    sample_sources("healthsim", healthsim_patients=5)
+    install_geography(warehouse_path)
+    encounters = landing_dir / "healthsim" / "encounters.csv"
+    line = encounters.read_text().splitlines()[1].split(",")
+    line[0], line[1] = "not-a-uuid", "yesterday"
+    with encounters.open("a") as handle:
+        handle.write(",".join(line) + "\n")
+    assert materialize("key:healthsim/encounters").success
+    rejected = query(warehouse_path, "SELECT reject_reason FROM healthsim.encounters_rejected")
+    assert rejected == [("Id is not a UUID",)]
+
+
+def test_unreadable_file_fails_naming_it(sample_sources, materialize, landing_dir, warehouse_path):
+    sample_sources("healthsim", healthsim_patients=3)
+    install_geography(warehouse_path)
+    (landing_dir / "healthsim" / "conditions.csv").write_bytes(
+        b'START,STOP\n"unterminated,\x00\x01\n'
+    )
+    result = materialize("key:healthsim/conditions", raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0]
+    assert "conditions.csv" in failure.event_specific_data.error.message
+
+
+def test_missing_geography_is_reported_not_dropped(sample_sources, materialize, warehouse_path):
+    sample_sources("healthsim", healthsim_patients=8)
+    install_geography(warehouse_path)
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("DELETE FROM reference.ref_geography WHERE state_usps = 'PA'")
+    result = materialize("key:healthsim/patients")
+    assert result.success
+    total, unmatched = query(
+        warehouse_path,
+        "SELECT count(*), count(*) FILTER (county_fips IS NULL) FROM healthsim.patients",
+    )[0]
+    assert total == 8 and unmatched > 0
+    meta = result.asset_materializations_for_node("healthsim__patients")[0].metadata
+    assert meta["unmatched_counties"].value == unmatched
+
+
+@pytest.mark.parametrize("patients", [0])
+def test_generator_accepts_zero_patients(sample_sources, patients):
+    written = sample_sources("healthsim", healthsim_patients=patients)
+    assert all(p.exists() for p in written["healthsim"])
