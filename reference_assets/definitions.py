@@ -2,9 +2,100 @@
 
 import dagster as dg
 
-from reference_assets import states
-
-defs = dg.Definitions(
-    assets=[states.ref_us_states],
-    asset_checks=[states.state_codes_unique],
+from reference_assets import checks, states
+from reference_assets.adi import ref_adi_blockgroup
+from reference_assets.counties import ref_us_counties
+from reference_assets.geography import ref_geography
+from reference_assets.layouts import ADI_SOURCE, ADI_SUPPRESSION_CODES, PLACES_SOURCE, SVI_SOURCE
+from reference_assets.places import (
+    ref_places_county,
+    ref_places_county_wide,
+    ref_places_tract,
+    ref_places_tract_wide,
 )
+from reference_assets.svi import ref_svi_county, ref_svi_tract
+from reference_assets.svi_layout import SVI_RANK_COLUMNS
+from resources.quality_checks import build_row_count_drop_checks
+
+REFERENCE_ASSETS = [
+    states.ref_us_states,
+    ref_us_counties,
+    ref_places_county,
+    ref_places_tract,
+    ref_places_county_wide,
+    ref_places_tract_wide,
+    ref_svi_county,
+    ref_svi_tract,
+    ref_adi_blockgroup,
+    ref_geography,
+]
+
+
+def _key(asset: dg.AssetsDefinition) -> dg.AssetKey:
+    return asset.key
+
+
+SVI_RANKS = [c.lower() for c in SVI_RANK_COLUMNS]
+
+REFERENCE_CHECKS = [
+    states.state_codes_unique,
+    # Key uniqueness per table.
+    checks.key_unique_check(_key(ref_us_counties), ["county_fips"]),
+    checks.key_unique_check(
+        _key(ref_places_county), ["county_fips", "year", "measure_id", "data_value_type_id"]
+    ),
+    checks.key_unique_check(
+        _key(ref_places_tract), ["tract_fips", "year", "measure_id", "data_value_type_id"]
+    ),
+    checks.key_unique_check(_key(ref_places_county_wide), ["county_fips"]),
+    checks.key_unique_check(_key(ref_places_tract_wide), ["tract_fips"]),
+    checks.key_unique_check(_key(ref_svi_county), ["county_fips", "svi_rank_scope"]),
+    checks.key_unique_check(_key(ref_svi_tract), ["tract_fips", "svi_rank_scope"]),
+    checks.key_unique_check(_key(ref_adi_blockgroup), ["blockgroup_fips"]),
+    checks.key_unique_check(_key(ref_geography), ["county_fips"]),
+    # FIPS length and digits.
+    checks.fips_format_check(_key(ref_us_counties), {"county_fips": 5, "state_fips": 2}),
+    checks.fips_format_check(_key(ref_places_county), {"county_fips": 5, "state_fips": 2}),
+    checks.fips_format_check(
+        _key(ref_places_tract), {"tract_fips": 11, "county_fips": 5, "state_fips": 2}
+    ),
+    checks.fips_format_check(
+        _key(ref_svi_county), {"county_fips": 5, "state_fips": 2, "stcnty": 5}
+    ),
+    checks.fips_format_check(
+        _key(ref_svi_tract), {"tract_fips": 11, "county_fips": 5, "state_fips": 2}
+    ),
+    checks.fips_format_check(
+        _key(ref_adi_blockgroup), {"blockgroup_fips": 12, "tract_fips": 11, "county_fips": 5}
+    ),
+    checks.fips_format_check(_key(ref_geography), {"county_fips": 5, "state_fips": 2}),
+    # Value ranges.
+    checks.svi_ranks_check(_key(ref_svi_county), SVI_RANKS),
+    checks.svi_ranks_check(_key(ref_svi_tract), SVI_RANKS),
+    checks.adi_ranks_check(_key(ref_adi_blockgroup), ADI_SUPPRESSION_CODES),
+    checks.places_limits_check(_key(ref_places_county)),
+    checks.places_limits_check(_key(ref_places_tract)),
+    # Coverage.
+    checks.county_coverage_check(_key(ref_places_county)),
+    checks.county_coverage_check(_key(ref_svi_county)),
+    checks.tracts_in_geography_check(
+        _key(ref_geography),
+        [
+            "reference.ref_places_tract",
+            "reference.ref_svi_tract",
+            "reference.ref_adi_blockgroup",
+        ],
+    ),
+    # No load loses more than 10% of the rows of the one before.
+    build_row_count_drop_checks([_key(a) for a in REFERENCE_ASSETS]),
+]
+
+#: Landing folder -> the assets that read it (the operations engineer builds one sensor each).
+LANDING_SOURCES: dict[str, dg.AssetSelection] = {
+    PLACES_SOURCE: dg.AssetSelection.assets(ref_places_county, ref_places_tract),
+    SVI_SOURCE: dg.AssetSelection.assets(ref_svi_county, ref_svi_tract),
+    ADI_SOURCE: dg.AssetSelection.assets(ref_adi_blockgroup),
+    states.STATES_SOURCE: dg.AssetSelection.assets(states.ref_us_states),
+}
+
+defs = dg.Definitions(assets=REFERENCE_ASSETS, asset_checks=REFERENCE_CHECKS)

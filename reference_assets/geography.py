@@ -1,0 +1,58 @@
+"""``reference.ref_geography``: one row per county, the join target of every other domain."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from reference_assets.adi import ref_adi_blockgroup
+from reference_assets.counties import ref_us_counties
+from reference_assets.places import ref_places_county
+from reference_assets.states import ref_us_states
+from reference_assets.svi import ref_svi_county, ref_svi_tract
+from resources import WAREHOUSE_POOL, Warehouse
+
+GEOGRAPHY_TABLE = "reference.ref_geography"
+GEOGRAPHY_SQL_FILE = Path(__file__).with_name("ref_geography.sql")
+
+
+@dg.asset(
+    key=["reference", "ref_geography"],
+    group_name="reference",
+    owners=["team:platform"],
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    deps=[
+        ref_us_counties,
+        ref_us_states,
+        ref_svi_county,
+        ref_svi_tract,
+        ref_adi_blockgroup,
+        ref_places_county,
+    ],
+    description=(
+        "One row per US county (5-digit `county_fips`, name, state FIPS/USPS/name): the "
+        "geography that patient, directory and star-schema tables join to. Carries the "
+        "county's SVI overall percentile (`svi_overall_rank`, with `svi_rank_scope` state or "
+        "national), the population-weighted mean ADI national rank of its block groups "
+        "(`adi_national_rank_weighted`) and its population. Every county of the county list "
+        "is present even when a source lacks it (its figures are then NULL)."
+    ),
+)
+def ref_geography(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = session.create_table_as(GEOGRAPHY_TABLE, GEOGRAPHY_SQL_FILE.read_text())
+        with_svi, with_adi, with_population = session.fetch_rows(
+            f"SELECT count(svi_overall_rank), count(adi_national_rank_weighted), "
+            f"count(total_population) FROM {GEOGRAPHY_TABLE}"
+        )[0]
+    context.log.info(
+        f"{GEOGRAPHY_TABLE}: {summary.row_count} counties, {with_svi} with SVI, {with_adi} with ADI"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "counties_with_svi": int(with_svi),
+            "counties_with_adi": int(with_adi),
+            "counties_with_population": int(with_population),
+        }
+    )

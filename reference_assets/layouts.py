@@ -1,0 +1,141 @@
+"""Source layouts of the reference files and the header check run before anything loads.
+
+A landed file is loaded with an explicit, positional schema, so its header must be exactly
+the expected columns in the expected order. :func:`validate_headers` reads only the first
+line of each file (byte-order mark stripped) and refuses the whole load, naming the
+missing, unexpected or reordered columns, before the engine reads a single row.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from reference_assets.svi_layout import SVI_2022_SCHEMA
+
+PLACES_SOURCE = "reference/places"
+SVI_SOURCE = "reference/svi"
+ADI_SOURCE = "reference/adi"
+
+#: CDC PLACES county file, long format (one row per county, measure and value type).
+PLACES_COUNTY_SCHEMA: dict[str, str] = {
+    "Year": "INTEGER",
+    "StateAbbr": "VARCHAR",
+    "StateDesc": "VARCHAR",
+    "LocationName": "VARCHAR",
+    "DataSource": "VARCHAR",
+    "Category": "VARCHAR",
+    "Measure": "VARCHAR",
+    "Data_Value_Unit": "VARCHAR",
+    "Data_Value_Type": "VARCHAR",
+    "Data_Value": "DOUBLE",
+    "Data_Value_Footnote_Symbol": "VARCHAR",
+    "Data_Value_Footnote": "VARCHAR",
+    "Low_Confidence_Limit": "DOUBLE",
+    "High_Confidence_Limit": "DOUBLE",
+    "TotalPopulation": "BIGINT",
+    "TotalPop18plus": "BIGINT",
+    "LocationID": "VARCHAR",
+    "CategoryID": "VARCHAR",
+    "MeasureId": "VARCHAR",
+    "DataValueTypeID": "VARCHAR",
+    "Short_Question_Text": "VARCHAR",
+    "Geolocation": "VARCHAR",
+}
+
+#: CDC PLACES tract file: the county layout plus CountyName and CountyFIPS after StateDesc.
+PLACES_TRACT_SCHEMA: dict[str, str] = {
+    **{k: v for k, v in PLACES_COUNTY_SCHEMA.items() if k in ("Year", "StateAbbr", "StateDesc")},
+    "CountyName": "VARCHAR",
+    "CountyFIPS": "VARCHAR",
+    **{
+        k: v for k, v in PLACES_COUNTY_SCHEMA.items() if k not in ("Year", "StateAbbr", "StateDesc")
+    },
+}
+
+#: Neighborhood Atlas ADI, block groups. Ranks are text: a number or a suppression code.
+ADI_SCHEMA: dict[str, str] = {
+    "GISJOIN": "VARCHAR",
+    "FIPS": "VARCHAR",
+    "ADI_NATRANK": "VARCHAR",
+    "ADI_STATERNK": "VARCHAR",
+}
+
+SVI_SCHEMA: dict[str, str] = SVI_2022_SCHEMA
+
+#: Suppression codes the Neighborhood Atlas writes instead of a rank.
+ADI_SUPPRESSION_CODES: tuple[str, ...] = ("GQ", "PH", "GQ-PH", "QDI")
+
+
+class HeaderMismatch(dg.Failure):
+    """A landed file whose header is not the expected layout; nothing was loaded."""
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names on the first line of a CSV file, byte-order mark removed."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        row = next(csv.reader(handle), None)
+    return [name.strip() for name in row] if row else []
+
+
+def header_problems(found: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """Human-readable differences between a header and the expected columns (empty if equal)."""
+    if list(found) == list(expected):
+        return []
+    problems = []
+    missing = [c for c in expected if c not in found]
+    unexpected = [c for c in found if c not in expected]
+    duplicated = sorted({c for c in found if list(found).count(c) > 1})
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if unexpected:
+        problems.append(f"unexpected columns {unexpected}")
+    if duplicated:
+        problems.append(f"duplicated columns {duplicated}")
+    if not problems:
+        position = next(i for i, (a, b) in enumerate(zip(found, expected, strict=True)) if a != b)
+        problems.append(
+            f"columns out of order: position {position + 1} is {found[position]!r}, "
+            f"expected {expected[position]!r}"
+        )
+    return problems
+
+
+def validate_headers(
+    files: Mapping[Path, Sequence[str]] | Sequence[Path], expected: Sequence[str] | None = None
+) -> None:
+    """Refuse the load when any file's header differs from its expected layout.
+
+    ``files`` maps each file to its expected columns, or is a list of files that all share
+    ``expected``. Raises :class:`HeaderMismatch` naming every bad file and its problems.
+    """
+    layout = files if isinstance(files, Mapping) else dict.fromkeys(files, expected or ())
+    errors = []
+    for path, columns in layout.items():
+        problems = header_problems(read_header(path), list(columns))
+        if problems:
+            errors.append(f"{path}: {'; '.join(problems)}")
+    if errors:
+        raise HeaderMismatch(
+            description="Refused to load: header does not match the expected layout "
+            "(nothing was loaded).\n" + "\n".join(errors),
+            metadata={"bad_files": len(errors)},
+        )
+
+
+def source_files(landing_folder: Path, files: Sequence[Path], source: str) -> list[Path]:
+    """The landed files of a source, or a failure naming the folder when there are none."""
+    if not files:
+        raise dg.Failure(
+            f"No {source} file in {landing_folder}; run `narr-platform sample-data` "
+            "or drop the source files there."
+        )
+    return list(files)
+
+
+def is_tract_file(path: Path) -> bool:
+    """CDC names its PLACES tract files ``...Census_Tract_Data...``; county files otherwise."""
+    return "tract" in path.name.lower()

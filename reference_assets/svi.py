@@ -1,0 +1,131 @@
+"""CDC/ATSDR Social Vulnerability Index 2022, county and tract, every column typed."""
+
+import dagster as dg
+
+from reference_assets.layouts import SVI_SCHEMA, SVI_SOURCE, source_files, validate_headers
+from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
+from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+
+SVI_COUNTY_TABLE = "reference.ref_svi_county"
+SVI_TRACT_TABLE = "reference.ref_svi_tract"
+SVI_VIEW = "landing_svi"
+
+
+def _svi_value(name: str) -> str:
+    """One typed output column: FIPS parts zero-padded, -999 turned into NULL."""
+    column = name.lower()
+    padded = {"ST": 2, "STCNTY": 5}
+    if name in padded:
+        return f"lpad(trim({name}), {padded[name]}, '0') AS {column}"
+    if name == "FIPS":
+        return f"fips_code AS {column}"
+    if name in SVI_TEXT_COLUMNS:
+        return f"trim({name}) AS {column}"
+    return f"nullif({name}, -999) AS {column}"
+
+
+# Rows of one file: a file holding one state is ranked within that state, a file holding
+# several states is the national file (ranked nationally). The two are never mixed.
+SVI_SELECT = """
+WITH typed AS (
+    SELECT
+        *,
+        CASE WHEN length(trim(FIPS)) <= 5 THEN lpad(trim(FIPS), 5, '0')
+             ELSE lpad(trim(FIPS), 11, '0') END AS fips_code,
+        CASE WHEN min(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
+                  = max(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
+             THEN 'state' ELSE 'national' END AS svi_rank_scope
+    FROM landing_svi
+)
+SELECT
+    {keys},
+    svi_rank_scope,
+    {columns},
+    source_file
+FROM typed
+WHERE {geography}
+"""
+
+SVI_COUNTY_SQL = SVI_SELECT.format(
+    keys="fips_code AS county_fips, lpad(trim(ST), 2, '0') AS state_fips",
+    columns=",\n    ".join(_svi_value(name) for name in SVI_2022_COLUMNS),
+    geography="length(fips_code) = 5",
+)
+
+SVI_TRACT_SQL = SVI_SELECT.format(
+    keys="fips_code AS tract_fips, substr(fips_code, 1, 5) AS county_fips, "
+    "lpad(trim(ST), 2, '0') AS state_fips",
+    columns=",\n    ".join(_svi_value(name) for name in SVI_2022_COLUMNS),
+    geography="length(fips_code) = 11",
+)
+
+
+def load_svi(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    landing: LandingZone,
+    table: str,
+    select_sql: str,
+) -> dg.MaterializeResult:
+    """Validate every SVI file's header, then load the rows of one geography in-engine."""
+    files = source_files(landing.folder(SVI_SOURCE), landing.files(SVI_SOURCE, "*.csv"), "SVI")
+    validate_headers(files, list(SVI_SCHEMA))
+    context.log.info(f"Loading {table} from {len(files)} SVI file(s)")
+    with warehouse.session() as session:
+        session.register_file_view(
+            SVI_VIEW, files, "csv", columns=SVI_SCHEMA, options={"header": True}
+        )
+        summary = session.create_table_as(table, select_sql)
+        scopes = dict(
+            session.fetch_rows(f"SELECT svi_rank_scope, count(*) FROM {table} GROUP BY 1")
+        )
+        missing_overall = session.fetch_rows(
+            f"SELECT count(*) FROM {table} WHERE rpl_themes IS NULL"
+        )[0][0]
+    context.log.info(f"{table}: {summary.row_count} rows, ranking scopes {scopes}")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "source_files": len(files),
+            "rows_state_ranked": int(scopes.get("state", 0)),
+            "rows_nationally_ranked": int(scopes.get("national", 0)),
+            "rows_without_overall_rank": int(missing_overall),
+        }
+    )
+
+
+@dg.asset(
+    key=["reference", "ref_svi_county"],
+    group_name="reference",
+    owners=["team:platform"],
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "CDC/ATSDR Social Vulnerability Index 2022 per county: all 158 published columns "
+        "typed (estimates, margins, percentages, percentile ranks, flags), -999 turned into "
+        "NULL. `rpl_themes` is the overall vulnerability percentile (0 = least, 1 = most "
+        "vulnerable); `svi_rank_scope` says whether it ranks within the state or nationally."
+    ),
+)
+def ref_svi_county(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+) -> dg.MaterializeResult:
+    return load_svi(context, warehouse, landing, SVI_COUNTY_TABLE, SVI_COUNTY_SQL)
+
+
+@dg.asset(
+    key=["reference", "ref_svi_tract"],
+    group_name="reference",
+    owners=["team:platform"],
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "CDC/ATSDR Social Vulnerability Index 2022 per census tract (11-digit FIPS): the same "
+        "158 typed columns as the county table, -999 as NULL, with the ranking scope "
+        "(state or national) of each row."
+    ),
+)
+def ref_svi_tract(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+) -> dg.MaterializeResult:
+    return load_svi(context, warehouse, landing, SVI_TRACT_TABLE, SVI_TRACT_SQL)
