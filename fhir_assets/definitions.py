@@ -2,4 +2,21 @@
 
 import dagster as dg
 
-defs = dg.Definitions()
+from fhir_assets import assets, checks, export
+
+#: Landing folder -> the assets that read it (one sensor each, built by operations).
+LANDING_SOURCES: dict[str, dg.AssetSelection] = {
+    assets.PATIENTS_SOURCE: dg.AssetSelection.assets(assets.patient_data),
+    assets.SYNTHEA_SOURCE: dg.AssetSelection.assets(assets.patient_data),
+}
+
+defs = dg.Definitions(
+    assets=[
+        assets.patient_data,
+        assets.rejected_patients,
+        assets.fhir_patients,
+        assets.data_quality_report,
+    ],
+    asset_checks=checks.FHIR_CHECKS,
+    jobs=[export.fhir_bulk_export],
+)

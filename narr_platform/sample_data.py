@@ -36,6 +36,7 @@ SampleGenerator = Callable[[SampleDataRequest], list[Path]]
 #: source name -> "module:function". Imported only when sample data is generated.
 GENERATORS: dict[str, str] = {
     "reference/states": "reference_assets.states_sample:write_states",
+    "patients": "fhir_assets.sample:write_patients",
     "reference/places": "reference_assets.places_adi_sample:write_places",
     "reference/svi": "reference_assets.svi_sample:write_svi",
     "reference/adi": "reference_assets.places_adi_sample:write_adi",
