@@ -46,9 +46,15 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     landing = LandingZone(root=env.get(LANDING_DIR_ENV_VAR, "").strip() or DEFAULT_LANDING_DIR)
     deployment = current_deployment(env)
     if deployment is Deployment.DATABRICKS:
+        from resources.spark_io_manager import SparkPandasIOManager
         from resources.spark_warehouse import build_spark_warehouse
 
-        return {"warehouse": build_spark_warehouse(env), "landing": landing}
+        spark_warehouse = build_spark_warehouse(env)
+        return {
+            "warehouse": spark_warehouse,
+            "io_manager": SparkPandasIOManager(warehouse=spark_warehouse),
+            "landing": landing,
+        }
     settings = DuckDBSettings.from_env(env)
     warehouse = DuckDBWarehouse.from_settings(settings)
     io_manager = DuckDBPandasIOManager(

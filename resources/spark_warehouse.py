@@ -1,78 +1,562 @@
 """The Databricks / Spark deployment of the warehouse seam.
 
-Selected by ``PLATFORM_DEPLOYMENT=databricks``. The connection comes from the environment:
-``SPARK_REMOTE`` (any Spark Connect endpoint, e.g. ``sc://127.0.0.1:15002``) or
-``DATABRICKS_HOST`` with ``DATABRICKS_TOKEN`` (or a service principal,
-``DATABRICKS_CLIENT_ID`` + ``DATABRICKS_CLIENT_SECRET``).
+Selected by ``PLATFORM_DEPLOYMENT=databricks``; the connection comes from the environment
+(see :mod:`resources.spark_settings`): a Spark Connect endpoint (``SPARK_REMOTE``),
+Databricks Connect (``DATABRICKS_HOST`` + token or service principal, cluster or
+serverless) or an in-process session (``SPARK_MASTER=local[2]``).
+
+The SQL every asset declares once in DuckDB's dialect is translated by
+:mod:`resources.spark_sql`; logical ``schema.table`` names land as
+``catalog.schema.table``. Tables are Delta on Databricks and Parquet where Delta is not
+available (plain Spark Connect). Each ``session()`` is its own Spark session, stopped on
+exit, so temporary views never leak between steps.
 """
 
-from __future__ import annotations
-
 import contextlib
-import os
-from collections.abc import Iterator, Mapping
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
-from resources.deployment import PlatformConfigError
-from resources.warehouse import Warehouse, WarehouseSession
+from resources.spark_settings import SparkSettings, spark_settings_from_env
+from resources.spark_sql import SparkNaming, spark_type, strftime_to_java, translate
+from resources.warehouse import SqlParams, Warehouse, WarehouseSession, check_table_name
+
+#: Session settings that make Spark agree with DuckDB (see README "what differs").
+SESSION_CONF: dict[str, str] = {
+    # to_json keeps null fields ({"a":null}) as DuckDB does: FHIR JSON is byte-identical.
+    "spark.sql.jsonGenerator.ignoreNullFields": "false",
+    # DuckDB TIMESTAMP has no time zone: Spark's TIMESTAMP_NTZ is the same type.
+    "spark.sql.timestampType": "TIMESTAMP_NTZ",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+_STAGE_SUFFIX = "__narr_stage"
+_LOCAL_LOCK = threading.Lock()
+_LOCAL_ROOT: dict[str, Any] = {}
+
+#: DuckDB reader option -> Spark reader option, per file format. Anything else is refused
+#: with a clear error instead of being silently ignored.
+_CSV_OPTIONS = {
+    "header": "header",
+    "delim": "sep",
+    "sep": "sep",
+    "delimiter": "sep",
+    "quote": "quote",
+    "escape": "escape",
+    "nullstr": "nullValue",
+    "encoding": "encoding",
+    "comment": "comment",
+}
+_IGNORED_OPTIONS = {
+    "auto_detect",
+    "sample_size",
+    "all_varchar",
+    "strict_mode",
+    "records",
+    "maximum_object_size",
+    "union_by_name",
+    "hive_partitioning",
+    "new_line",
+    "parallel",
+}
 
 
-def spark_settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """Validate the connection variables; raise naming what is missing."""
-    env = os.environ if environ is None else environ
-    remote = env.get("SPARK_REMOTE", "").strip() or None
-    host = env.get("DATABRICKS_HOST", "").strip() or None
-    if remote:
-        return {"spark_remote": remote, "databricks_host": None}
-    if host:
-        has_token = bool(env.get("DATABRICKS_TOKEN", "").strip())
-        has_principal = bool(env.get("DATABRICKS_CLIENT_ID", "").strip()) and bool(
-            env.get("DATABRICKS_CLIENT_SECRET", "").strip()
-        )
-        if not (has_token or has_principal):
-            raise PlatformConfigError(
-                "PLATFORM_DEPLOYMENT=databricks with DATABRICKS_HOST set needs DATABRICKS_TOKEN, "
-                "or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET; none is set."
+def _plain(value: Any) -> Any:
+    """Spark result values as DuckDB's Python client returns them (structs as dicts)."""
+    from pyspark.sql import Row
+
+    if isinstance(value, Row):
+        return {k: _plain(v) for k, v in value.asDict(recursive=False).items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class SparkWarehouseSession(WarehouseSession):
+    """Warehouse operations on one Spark (Connect) session."""
+
+    engine: ClassVar[str] = "spark"
+
+    def __init__(
+        self,
+        spark: Any,
+        naming: SparkNaming,
+        table_format: str = "parquet",
+        parquet_compression: str = "ZSTD",
+        parquet_row_group_size: int = 122_880,
+        stage_file: Any = None,
+    ) -> None:
+        self.spark = spark
+        self.naming = naming
+        self.table_format = table_format
+        self.parquet_compression = parquet_compression
+        self.parquet_row_group_size = parquet_row_group_size
+        self._stage_file = stage_file or (lambda path: str(path))
+
+    # -- SQL ------------------------------------------------------------------------------
+    def translate(self, sql: str) -> list[str]:
+        return translate(sql, self.naming)
+
+    def _run(self, sql: str, params: SqlParams = None) -> Any:
+        statements = self.translate(sql)
+        if not statements:
+            raise ValueError("No SQL statement to run.")
+        args = None
+        if params is not None:
+            args = dict(params) if isinstance(params, Mapping) else list(params)
+        frame = None
+        for statement in statements:
+            frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+        return frame
+
+    def execute(self, sql: str, params: SqlParams = None) -> None:
+        frame = self._run(sql, params)
+        # Commands run eagerly; a query passed to execute() is run for its side effects.
+        if frame is not None and not frame.isStreaming and frame.columns:
+            frame.collect()
+
+    def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
+        return [tuple(_plain(v) for v in row) for row in self._run(sql, params).collect()]
+
+    def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
+        return self._run(sql, params).toPandas()
+
+    # -- catalog ----------------------------------------------------------------------------
+    def table_exists(self, table: str) -> bool:
+        check_table_name(table)
+        return bool(self.spark.catalog.tableExists(self.naming.qualified(table)))
+
+    def columns(self, table: str) -> tuple[tuple[str, str], ...]:
+        check_table_name(table)
+        schema = self.spark.table(self.naming.qualified(table)).schema
+        return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
+
+    def list_tables(self) -> list[tuple[str, str]]:
+        catalog = self.naming.catalog
+        found: list[tuple[str, str]] = []
+        for row in self.spark.sql(f"SHOW SCHEMAS IN {catalog}").collect():
+            physical = row[0]
+            logical = self.naming.logical_schema(physical)
+            if logical is None or physical in ("default", "information_schema"):
+                continue
+            for table in self.spark.catalog.listTables(f"{catalog}.{physical}"):
+                if table.isTemporary or table.name.endswith(_STAGE_SUFFIX):
+                    continue
+                kind = "view" if (table.tableType or "").upper() == "VIEW" else "table"
+                found.append((f"{logical}.{table.name}", kind))
+        return sorted(found)
+
+    def ensure_schema(self, schema: str) -> None:
+        check_table_name(schema)
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.naming.qualified_schema(schema)}")
+
+    # -- writes -----------------------------------------------------------------------------
+    def _select(self, select_sql: str) -> str:
+        statements = self.translate(select_sql)
+        if len(statements) != 1:
+            raise ValueError("create_table_as/create_view_as take exactly one SELECT statement.")
+        return statements[0]
+
+    def create_table_as(self, table: str, select_sql: str, params: SqlParams = None):
+        check_table_name(table)
+        self._ensure_parent_schema(table)
+        target = self.naming.qualified(table)
+        select = self._select(select_sql)
+        args = None
+        if params is not None:
+            args = dict(params) if isinstance(params, Mapping) else list(params)
+
+        def run(statement: str) -> None:
+            self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+
+        if self.table_format == "delta":
+            # Delta's CREATE OR REPLACE is one atomic commit: readers see old or new.
+            run(f"CREATE OR REPLACE TABLE {target} USING DELTA AS\n{select}")
+        else:
+            # Parquet tables cannot be replaced in place: build a stage, then swap names.
+            # A failed SELECT leaves the committed table untouched.
+            stage = f"{target}{_STAGE_SUFFIX}"
+            self.spark.sql(f"DROP TABLE IF EXISTS {stage}")
+            try:
+                run(f"CREATE TABLE {stage} USING PARQUET AS\n{select}")
+                self._drop_relation(target)
+                schema, _, name = target.rpartition(".")
+                self.spark.sql(f"ALTER TABLE {stage} RENAME TO {schema.split('.', 1)[1]}.{name}")
+            finally:
+                self.spark.sql(f"DROP TABLE IF EXISTS {stage}")
+        return self.summarize(table)
+
+    def _drop_relation(self, qualified: str) -> None:
+        if not self.spark.catalog.tableExists(qualified):
+            return
+        table = self.spark.catalog.getTable(qualified)
+        if (table.tableType or "").upper() == "VIEW":
+            self.spark.sql(f"DROP VIEW IF EXISTS {qualified}")
+        else:
+            self.spark.sql(f"DROP TABLE IF EXISTS {qualified}")
+
+    def create_view_as(self, view: str, select_sql: str):
+        check_table_name(view)
+        self._ensure_parent_schema(view)
+        target = self.naming.qualified(view)
+        if self.spark.catalog.tableExists(target):
+            existing = self.spark.catalog.getTable(target)
+            if (existing.tableType or "").upper() != "VIEW":
+                self.spark.sql(f"DROP TABLE IF EXISTS {target}")
+        self.spark.sql(f"CREATE OR REPLACE VIEW {target} AS\n{self._select(select_sql)}")
+        return self.summarize(view)
+
+    def create_table_from_df(self, table: str, frame: pd.DataFrame):
+        """Store a small pandas DataFrame as ``table`` (the IO manager of small tables)."""
+        check_table_name(table)
+        view = f"narr_df_{uuid.uuid4().hex[:12]}"
+        self.spark.createDataFrame(frame).createOrReplaceTempView(view)
+        try:
+            return self.create_table_as(table, f"SELECT * FROM {view}")
+        finally:
+            self.spark.catalog.dropTempView(view)
+
+    # -- files ------------------------------------------------------------------------------
+    def register_file_view(
+        self,
+        view: str,
+        paths: Sequence[str | Path],
+        file_format: str,
+        columns: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        from pyspark.sql import functions as F
+
+        check_table_name(view)
+        if not paths:
+            raise ValueError(f"No files to register as {view}.")
+        if file_format not in ("csv", "parquet", "json"):
+            raise ValueError(f"Unsupported file format {file_format!r}; use csv, json or parquet.")
+        reader_options, schema = self._reader_options(file_format, columns, options or {})
+        frames = []
+        for path in paths:
+            reader = self.spark.read.options(**reader_options)
+            if schema and file_format != "parquet":
+                reader = reader.schema(schema)
+            location = self._stage_file(path)
+            if file_format == "csv":
+                frame = reader.csv(location)
+            elif file_format == "json":
+                local_options = dict(reader_options)
+                if "multiLine" not in local_options:
+                    local_options["multiLine"] = _json_is_array(path)
+                frame = reader.options(**local_options).json(location)
+            else:
+                frame = reader.parquet(location)
+                if columns:
+                    frame = frame.select(
+                        *[
+                            F.col(f"`{name}`").cast(spark_type(t)).alias(name)
+                            for name, t in columns.items()
+                        ]
+                    )
+            frames.append(frame.withColumn("source_file", F.lit(str(path))))
+        combined = frames[0]
+        for frame in frames[1:]:
+            combined = combined.unionByName(frame, allowMissingColumns=True)
+        combined.createOrReplaceTempView(view)
+
+    def _reader_options(
+        self, file_format: str, columns: Mapping[str, str] | None, options: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], str | None]:
+        spark_options: dict[str, Any] = {}
+        mode = "FAILFAST"  # DuckDB fails on malformed rows unless told otherwise
+        for key, value in options.items():
+            lowered = key.lower()
+            if lowered in _IGNORED_OPTIONS:
+                continue
+            if lowered in ("null_padding", "ignore_errors"):
+                if value:
+                    mode = "PERMISSIVE" if lowered == "null_padding" else "DROPMALFORMED"
+                continue
+            if lowered == "format" and file_format == "json":
+                if value in ("array", "newline_delimited"):
+                    spark_options["multiLine"] = value == "array"
+                continue
+            if lowered in ("dateformat", "timestampformat") and isinstance(value, str):
+                target = "dateFormat" if lowered == "dateformat" else "timestampFormat"
+                spark_options[target] = strftime_to_java(value, parsing=True)
+                continue
+            if lowered == "skip" and file_format == "csv":
+                if int(value):
+                    raise ValueError("read_csv skip=N has no Spark reader equivalent.")
+                continue
+            if file_format == "csv" and lowered in _CSV_OPTIONS:
+                spark_options[_CSV_OPTIONS[lowered]] = value
+                continue
+            raise ValueError(
+                f"Reader option {key!r} for {file_format} has no Spark equivalent in the "
+                "Spark warehouse; add it to resources/spark_warehouse.py."
             )
-        return {"spark_remote": None, "databricks_host": host}
-    raise PlatformConfigError(
-        "PLATFORM_DEPLOYMENT=databricks needs a Spark connection: set SPARK_REMOTE "
-        "(sc://host:port) or DATABRICKS_HOST with DATABRICKS_TOKEN "
-        "(or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET)."
-    )
+        if file_format == "csv":
+            spark_options.setdefault("header", False)
+            spark_options.setdefault("multiLine", True)  # quoted fields may hold newlines
+            spark_options.setdefault("escape", '"')  # RFC 4180 doubled quotes, as DuckDB
+            spark_options["mode"] = mode
+            if columns is None:
+                spark_options["inferSchema"] = True
+        elif file_format == "json":
+            spark_options["mode"] = mode
+        schema = None
+        if columns:
+            schema = ", ".join(f"`{name}` {spark_type(t)}" for name, t in columns.items())
+        return spark_options, schema
+
+    def copy_to_file(
+        self,
+        select_sql: str,
+        path: str | Path,
+        file_format: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> int:
+        import pyarrow.csv as pa_csv
+        import pyarrow.parquet as pq
+
+        if file_format not in ("parquet", "json", "csv"):
+            raise ValueError(f"Unsupported export format {file_format!r}.")
+        settings = {k.lower(): v for k, v in (options or {}).items()}
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        select = self._select(select_sql)
+        tmp = target.with_name(f".{target.name}.tmp")
+        rows = 0
+        try:
+            if file_format == "json":
+                # One JSON object per line, nulls kept, as DuckDB's COPY ... (FORMAT json).
+                frame = self.spark.sql(
+                    f"SELECT to_json(struct(*), map('timestampFormat', "
+                    f"'yyyy-MM-dd HH:mm:ss[.SSSSSS]')) AS line FROM ({select}) AS narr_export"
+                )
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    for row in frame.toLocalIterator():
+                        handle.write(row[0] + "\n")
+                        rows += 1
+            else:
+                table = self.spark.sql(select).toArrow()
+                rows = table.num_rows
+                if file_format == "parquet":
+                    pq.write_table(
+                        table,
+                        tmp,
+                        compression=str(
+                            settings.get("compression", self.parquet_compression)
+                        ).lower(),
+                        row_group_size=int(
+                            settings.get("row_group_size", self.parquet_row_group_size)
+                        ),
+                    )
+                else:
+                    pa_csv.write_csv(
+                        table,
+                        tmp,
+                        pa_csv.WriteOptions(
+                            include_header=bool(settings.get("header", True)),
+                            delimiter=str(settings.get("delimiter", settings.get("delim", ","))),
+                            quoting_style="needed",
+                        ),
+                    )
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return rows
+
+
+def _json_is_array(path: str | Path) -> bool:
+    """Whether a JSON file holds one array (``[...]``) rather than one object per line."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
 
 
 class SparkWarehouse(Warehouse):
-    """Spark SQL warehouse (Databricks Unity Catalog or a Spark Connect endpoint)."""
+    """Spark SQL warehouse: Databricks (Unity Catalog, Delta), Spark Connect or local Spark."""
 
-    spark_remote: str | None = Field(default=None, description="Spark Connect URL (sc://host:port).")
+    mode: str = Field(default="connect", description="connect | databricks | local")
+    spark_remote: str | None = Field(
+        default=None, description="Spark Connect URL (sc://host:port)."
+    )
+    spark_master: str | None = Field(default=None, description="Local master, e.g. local[2].")
     databricks_host: str | None = Field(default=None, description="Databricks workspace URL.")
-    databricks_token: str | None = Field(default=None, description="Databricks token (secret).")
-    catalog: str = Field(default="fhir_catalog", description="Unity Catalog catalog.")
+    databricks_token: str | None = Field(
+        default=None, description="Databricks PAT (secret, EnvVar)."
+    )
+    databricks_client_id: str | None = Field(default=None, description="Service principal id.")
+    databricks_client_secret: str | None = Field(
+        default=None, description="Service principal secret (secret, EnvVar)."
+    )
+    databricks_cluster_id: str | None = Field(default=None, description="All-purpose cluster.")
+    databricks_serverless: bool = Field(default=False, description="Serverless compute.")
+    catalog: str = Field(default="spark_catalog", description="Catalog of every table.")
+    schema_map: dict[str, str] = Field(
+        default_factory=dict, description="Logical -> physical schema."
+    )
+    schema_prefix: str = Field(default="", description="Prefix of every physical schema.")
+    table_format: str = Field(default="parquet", description="delta | parquet")
+    landing_volume: str | None = Field(
+        default=None, description="Unity Catalog volume landing files are uploaded to."
+    )
+    parquet_compression: str = "ZSTD"
+    parquet_row_group_size: int = 122_880
+
+    @classmethod
+    def from_settings(cls, settings: SparkSettings, **overrides: Any) -> "SparkWarehouse":
+        kwargs: dict[str, Any] = {
+            "mode": settings.mode,
+            "spark_remote": settings.spark_remote,
+            "spark_master": settings.spark_master,
+            "databricks_host": settings.databricks_host,
+            "databricks_cluster_id": settings.databricks_cluster_id,
+            "databricks_serverless": settings.databricks_serverless,
+            "catalog": settings.catalog,
+            "schema_map": dict(settings.schema_map),
+            "schema_prefix": settings.schema_prefix,
+            "table_format": settings.table_format,
+            "landing_volume": settings.landing_volume,
+        }
+        if settings.databricks_auth == "token":
+            kwargs["databricks_token"] = dg.EnvVar("DATABRICKS_TOKEN")
+        elif settings.databricks_auth == "service_principal":
+            kwargs["databricks_client_id"] = dg.EnvVar("DATABRICKS_CLIENT_ID")
+            kwargs["databricks_client_secret"] = dg.EnvVar("DATABRICKS_CLIENT_SECRET")
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
     @property
     def engine(self) -> str:
         return "spark"
 
+    @property
+    def naming(self) -> SparkNaming:
+        return SparkNaming(self.catalog, dict(self.schema_map), self.schema_prefix)
+
     def describe_target(self) -> str:
-        return f"{self.spark_remote or self.databricks_host} catalog {self.catalog}"
+        """Where tables land; never includes a token or secret."""
+        where = {
+            "connect": f"Spark Connect {self.spark_remote}",
+            "databricks": f"Databricks {self.databricks_host} "
+            + (
+                "serverless"
+                if self.databricks_serverless
+                else f"cluster {self.databricks_cluster_id}"
+            ),
+            "local": f"local Spark {self.spark_master}",
+        }.get(self.mode, self.mode)
+        prefix = f", schema prefix {self.schema_prefix}" if self.schema_prefix else ""
+        return f"{where}, catalog {self.catalog} ({self.table_format}{prefix})"
+
+    # -- connections ---------------------------------------------------------------------------
+    def _open_spark(self) -> tuple[Any, bool]:
+        """A new Spark session and whether closing the session should stop it."""
+        if self.mode == "connect":
+            from pyspark.sql import SparkSession
+
+            return SparkSession.builder.remote(self.spark_remote).create(), True
+        if self.mode == "databricks":
+            return self._open_databricks(), True
+        if self.mode == "local":
+            from pyspark.sql import SparkSession
+
+            with _LOCAL_LOCK:
+                root = _LOCAL_ROOT.get(self.spark_master or "local[2]")
+                if root is None:
+                    root = (
+                        SparkSession.builder.master(self.spark_master or "local[2]")
+                        .appName("narr-platform")
+                        .config("spark.ui.enabled", "false")
+                        .config("spark.sql.shuffle.partitions", "8")
+                        .getOrCreate()
+                    )
+                    _LOCAL_ROOT[self.spark_master or "local[2]"] = root
+            return root.newSession(), False
+        raise ValueError(f"Unknown Spark warehouse mode {self.mode!r}.")
+
+    def _databricks_config(self) -> Any:
+        from databricks.sdk.core import Config
+
+        if self.databricks_token:
+            return Config(host=self.databricks_host, token=self.databricks_token)
+        return Config(
+            host=self.databricks_host,
+            client_id=self.databricks_client_id,
+            client_secret=self.databricks_client_secret,
+        )
+
+    def _open_databricks(self) -> Any:
+        config = self._databricks_config()
+        try:
+            from databricks.connect import DatabricksSession  # type: ignore[import-not-found]
+        except ImportError:
+            DatabricksSession = None
+        if DatabricksSession is not None:
+            builder = DatabricksSession.builder.sdkConfig(config)
+            if self.databricks_serverless:
+                builder = builder.serverless(True)
+            else:
+                builder = builder.clusterId(self.databricks_cluster_id)
+            return builder.getOrCreate()
+        # Without databricks-connect: the Spark Connect protocol Databricks clusters speak.
+        if self.databricks_serverless:
+            raise RuntimeError(
+                "Databricks serverless needs the databricks-connect package "
+                "(pip install 'databricks-connect'); a cluster works with plain pyspark."
+            )
+        from pyspark.sql import SparkSession
+
+        headers = config.authenticate()
+        token = headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        host = (self.databricks_host or "").removeprefix("https://").rstrip("/")
+        url = f"sc://{host}:443/;use_ssl=true;token={token};x-databricks-cluster-id={self.databricks_cluster_id}"
+        return SparkSession.builder.remote(url).create()
+
+    def _stage_file(self, spark: Any) -> Any:
+        if self.mode != "databricks" or not self.landing_volume:
+            return lambda path: str(path)
+        from databricks.sdk import WorkspaceClient
+
+        client = WorkspaceClient(config=self._databricks_config())
+        volume = self.landing_volume.rstrip("/")
+
+        def upload(path: str | Path) -> str:
+            local = Path(path)
+            remote = f"{volume}/{uuid.uuid5(uuid.NAMESPACE_URL, str(local.parent)).hex[:12]}/{local.name}"
+            with open(local, "rb") as handle:
+                client.files.upload(remote, handle, overwrite=True)
+            return remote
+
+        return upload
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[WarehouseSession]:
-        raise NotImplementedError(
-            "The Spark/Databricks session is not implemented yet (issue 7); "
-            f"configured target: {self.describe_target()}."
-        )
-        yield  # pragma: no cover
+    def session(self) -> Iterator[SparkWarehouseSession]:
+        spark, stop = self._open_spark()
+        try:
+            for key, value in SESSION_CONF.items():
+                spark.conf.set(key, value)
+            yield SparkWarehouseSession(
+                spark,
+                self.naming,
+                self.table_format,
+                self.parquet_compression,
+                self.parquet_row_group_size,
+                stage_file=self._stage_file(spark),
+            )
+        finally:
+            if stop:
+                spark.stop()
 
 
 def build_spark_warehouse(environ: Mapping[str, str] | None = None) -> SparkWarehouse:
-    settings = spark_settings_from_env(environ)
-    token = dg.EnvVar("DATABRICKS_TOKEN") if settings["databricks_host"] else None
-    return SparkWarehouse(
-        spark_remote=settings["spark_remote"],
-        databricks_host=settings["databricks_host"],
-        databricks_token=token,
-    )
+    """The Spark warehouse configured from the environment; raises naming missing variables."""
+    return SparkWarehouse.from_settings(spark_settings_from_env(environ))

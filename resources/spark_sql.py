@@ -1,0 +1,299 @@
+"""DuckDB-dialect SQL to Spark SQL: sqlglot plus the few rewrites Spark needs.
+
+Every asset declares its SQL once, in DuckDB's dialect. The Spark warehouse runs it through
+:func:`translate`, which
+
+- parses it with sqlglot (``read="duckdb"``) and writes Spark SQL;
+- maps the logical ``schema.table`` names to ``catalog.schema.table`` (:class:`SparkNaming`);
+- fixes what sqlglot's generic output gets wrong for DuckDB semantics:
+
+  ========================================  =================================================
+  DuckDB                                    Spark
+  ========================================  =================================================
+  ``try_strptime(s, fmt)``                  ``try_to_timestamp(s, <java fmt>)``
+  ``strptime`` / ``strftime`` formats       Java patterns with literal text quoted (``'T'``)
+  ``regexp_replace(s, p, r)`` (first only)  ``regexp_replace`` on ``^(.*?)(?:p)`` (first)
+  ``\\1`` back-references in replacements   ``$1``
+  ``a / b`` (DOUBLE; ``x / 0`` = inf/NaN)    the same in a ``CASE`` (Spark raises on zero)
+  ``list(x ORDER BY k)``                    ``transform(array_sort(collect_list(struct)))``
+  ``string_agg(x, sep ORDER BY k)``         ``array_join`` of the same
+  ``HUGEINT``                               ``DECIMAL(38, 0)``
+  ========================================  =================================================
+
+Type names for explicit file schemas go through :func:`spark_type`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.spark import Spark
+from sqlglot.generators.spark import SparkGenerator
+
+# strftime directive -> (Java pattern for formatting, Java pattern for parsing)
+_DIRECTIVES: dict[str, tuple[str, str]] = {
+    "%Y": ("yyyy", "yyyy"),
+    "%y": ("yy", "yy"),
+    "%m": ("MM", "M"),
+    "%-m": ("M", "M"),
+    "%d": ("dd", "d"),
+    "%-d": ("d", "d"),
+    "%e": ("d", "d"),
+    "%H": ("HH", "H"),
+    "%-H": ("H", "H"),
+    "%I": ("hh", "h"),
+    "%-I": ("h", "h"),
+    "%M": ("mm", "m"),
+    "%-M": ("m", "m"),
+    "%S": ("ss", "s"),
+    "%-S": ("s", "s"),
+    "%f": ("SSSSSS", "SSSSSS"),
+    "%g": ("SSS", "SSS"),
+    "%n": ("SSSSSSSSS", "SSSSSSSSS"),
+    "%p": ("a", "a"),
+    "%b": ("MMM", "MMM"),
+    "%h": ("MMM", "MMM"),
+    "%B": ("MMMM", "MMMM"),
+    "%a": ("EEE", "EEE"),
+    "%A": ("EEEE", "EEEE"),
+    "%j": ("DDD", "D"),
+    "%z": ("xx", "xx"),
+    "%Z": ("z", "z"),
+    "%%": ("%", "%"),
+}
+_DIRECTIVE_RE = re.compile(r"%-?[A-Za-z%]")
+_JAVA_RESERVED = re.compile(r"[A-Za-z\[\]{}#']")
+
+
+def strftime_to_java(fmt: str, parsing: bool = False) -> str:
+    """A DuckDB/strftime format as a Java ``DateTimeFormatter`` pattern; literal text is quoted."""
+    out: list[str] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        if not literal:
+            return
+        text = "".join(literal)
+        if _JAVA_RESERVED.search(text):
+            out.append("'" + text.replace("'", "''") + "'")
+        else:
+            out.append(text)
+        literal.clear()
+
+    position = 0
+    for match in _DIRECTIVE_RE.finditer(fmt):
+        literal.extend(fmt[position : match.start()])
+        directive = match.group(0)
+        if directive not in _DIRECTIVES:
+            raise ValueError(
+                f"strftime directive {directive!r} in {fmt!r} has no Spark equivalent."
+            )
+        flush()
+        out.append(_DIRECTIVES[directive][1 if parsing else 0])
+        position = match.end()
+    literal.extend(fmt[position:])
+    flush()
+    return "".join(out)
+
+
+def _spark_string(value: str) -> str:
+    """A Spark SQL string literal (backslash escapes, as Spark's parser expects)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _NarrSparkGenerator(SparkGenerator):
+    """Spark's generator with strftime formats converted by :func:`strftime_to_java`."""
+
+    def format_time(  # type: ignore[override]
+        self,
+        expression: exp.Expr,
+        inverse_time_mapping: dict[str, str] | None = None,
+        inverse_time_trie: dict | None = None,
+    ) -> str | None:
+        fmt = expression.args.get("format")
+        if isinstance(fmt, exp.Literal) and fmt.is_string:
+            parsing = isinstance(expression, exp.StrToTime | exp.StrToDate | exp.UnixToTime)
+            return _spark_string(strftime_to_java(fmt.this, parsing=parsing))
+        return super().format_time(expression, inverse_time_mapping, inverse_time_trie)
+
+
+class NarrSpark(Spark):
+    """The Spark dialect used by the Spark warehouse (Spark 4 / Databricks Runtime)."""
+
+    Generator = _NarrSparkGenerator
+
+
+@dataclasses.dataclass(frozen=True)
+class SparkNaming:
+    """Logical ``schema.table`` names <-> ``catalog.schema.table`` in Spark / Unity Catalog."""
+
+    catalog: str
+    schema_map: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    schema_prefix: str = ""
+
+    def physical_schema(self, logical: str) -> str:
+        return self.schema_prefix + self.schema_map.get(logical.lower(), logical.lower())
+
+    def qualified_schema(self, logical: str) -> str:
+        return f"{self.catalog}.{self.physical_schema(logical)}"
+
+    def qualified(self, table: str) -> str:
+        schema, _, name = table.rpartition(".")
+        if not schema:
+            return name
+        return f"{self.qualified_schema(schema)}.{name}"
+
+    def logical_schema(self, physical: str) -> str | None:
+        """The logical schema of a physical one, or None if this naming does not own it."""
+        if not physical.startswith(self.schema_prefix):
+            return None
+        bare = physical[len(self.schema_prefix) :]
+        for logical, mapped in self.schema_map.items():
+            if mapped == bare:
+                return logical
+        return bare
+
+
+def _map_tables(tree: exp.Expr, naming: SparkNaming) -> None:
+    for table in tree.find_all(exp.Table):
+        db = table.args.get("db")
+        if not isinstance(table.this, exp.Identifier) or table.args.get("catalog"):
+            continue
+        if not isinstance(db, exp.Identifier) or not db.name:
+            continue  # temp views and CTEs are unqualified
+        table.set("catalog", exp.to_identifier(naming.catalog))
+        table.set("db", exp.to_identifier(naming.physical_schema(db.name)))
+
+
+def _ordered_collect(value: exp.Expr, order: exp.Order) -> exp.Expr:
+    """``list(value ORDER BY keys)`` as ``transform(array_sort(collect_list(struct)), s -> s.v)``."""
+    fields: list[exp.Expr] = []
+    for index, ordered in enumerate(order.expressions):
+        if ordered.args.get("desc"):
+            raise ValueError(
+                "list()/string_agg() ORDER BY ... DESC has no portable Spark translation; "
+                "order ascending or sort the result."
+            )
+        # DuckDB sorts NULLs last: a leading "is null" flag puts them after the values.
+        fields.append(
+            exp.alias_(exp.Is(this=ordered.this.copy(), expression=exp.Null()), f"n{index}")
+        )
+        fields.append(exp.alias_(ordered.this.copy(), f"k{index}"))
+    fields.append(exp.alias_(value.copy(), "v"))
+    collected = exp.func("collect_list", exp.Struct(expressions=fields))
+    sorted_ = exp.func("array_sort", collected)
+    return exp.func(
+        "transform",
+        sorted_,
+        exp.Lambda(this=exp.column("v", table="s"), expressions=[exp.to_identifier("s")]),
+    )
+
+
+def _java_replacement(duckdb_replacement: str, group_shift: int = 0) -> str:
+    """RE2 replacement text (``\\1`` back-references) as Java's (``$1``), ``$`` escaped."""
+    java = duckdb_replacement.replace("$", "\\$")
+    return re.sub(r"\\(\d)", lambda m: f"${int(m.group(1)) + group_shift}", java)
+
+
+def _regexp_replace(node: exp.RegexpReplace) -> exp.Expr:
+    modifiers = node.args.get("modifiers")
+    flags = modifiers.name if isinstance(modifiers, exp.Literal) else ""
+    replacement = node.args.get("replacement")
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and isinstance(replacement, exp.Literal)):
+        raise ValueError("regexp_replace needs a literal pattern and replacement to run on Spark.")
+    inline = "(?i)" if "i" in flags else ""
+    if "g" in flags:
+        return exp.RegexpReplace(
+            this=node.this,
+            expression=exp.Literal.string(inline + pattern.this),
+            replacement=exp.Literal.string(_java_replacement(replacement.this)),
+        )
+    # DuckDB replaces the first match only: a lazy prefix group (group 1) anchors the
+    # first match and is put back; the pattern's own groups move up by one.
+    return exp.RegexpReplace(
+        this=node.this,
+        expression=exp.Literal.string(f"{inline}(?s)^(.*?)(?:{pattern.this})"),
+        replacement=exp.Literal.string("$1" + _java_replacement(replacement.this, 1)),
+    )
+
+
+def _divide(node: exp.Div) -> exp.Expr:
+    """DuckDB's ``/``: DOUBLE division, ``x / 0`` is +-inf or NaN (Spark raises or NULLs)."""
+    numerator = exp.cast(node.this, "DOUBLE")
+    denominator = exp.cast(node.expression, "DOUBLE")
+    infinity = exp.cast(exp.Literal.string("Infinity"), "DOUBLE")
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=denominator, expression=exp.Literal.number(0)),
+                true=exp.Mul(this=numerator.copy(), expression=infinity),
+            )
+        ],
+        default=exp.Div(this=numerator.copy(), expression=denominator.copy(), typed=True),
+    )
+
+
+_T = exp.DataType.Type
+#: DuckDB types Spark lacks, and the Spark type that holds the same values.
+_TYPE_REPLACEMENTS: dict[exp.DataType.Type, str] = {
+    _T.INT128: "DECIMAL(38, 0)",
+    _T.UBIGINT: "DECIMAL(20, 0)",
+    _T.UINT: "BIGINT",
+    _T.USMALLINT: "INT",
+    _T.UTINYINT: "SMALLINT",
+    _T.JSON: "STRING",
+    _T.UUID: "STRING",
+    _T.TIMESTAMPTZ: "TIMESTAMP_LTZ",
+}
+
+
+def _rewrite(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "try_strptime":
+        value, fmt = node.expressions[0], node.expressions[1]
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            raise ValueError("try_strptime needs a literal format to run on Spark.")
+        java = strftime_to_java(fmt.this, parsing=True)
+        return exp.func("try_to_timestamp", value, exp.Literal.string(java))
+    if isinstance(node, exp.Div) and not node.args.get("typed"):
+        return _divide(node)
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _ordered_collect(node.this.this, node.this)
+    if isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order):
+        separator = node.args.get("separator") or exp.Literal.string(",")
+        return exp.func("array_join", _ordered_collect(node.this.this, node.this), separator)
+    if isinstance(node, exp.RegexpReplace):
+        return _regexp_replace(node)
+    if isinstance(node, exp.DataType) and node.this in _TYPE_REPLACEMENTS:
+        return exp.DataType.build(_TYPE_REPLACEMENTS[node.this])
+    return node
+
+
+def translate(sql: str, naming: SparkNaming | None = None) -> list[str]:
+    """DuckDB SQL (one or more statements) as Spark SQL statements."""
+    statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    out = []
+    for tree in statements:
+        if naming is not None:
+            _map_tables(tree, naming)
+        tree = tree.transform(_rewrite)
+        out.append(tree.sql(dialect=NarrSpark))
+    return out
+
+
+def translate_one(sql: str, naming: SparkNaming | None = None) -> str:
+    statements = translate(sql, naming)
+    if len(statements) != 1:
+        raise ValueError(f"Expected one SQL statement, got {len(statements)}.")
+    return statements[0]
+
+
+def spark_type(duckdb_type: str) -> str:
+    """A DuckDB type name (``VARCHAR``, ``DECIMAL(9,2)``, ``VARCHAR[]``) as Spark DDL."""
+    data_type = exp.DataType.build(duckdb_type, dialect="duckdb")
+    data_type = data_type.transform(_rewrite)
+    return data_type.sql(dialect=NarrSpark)

@@ -1,0 +1,208 @@
+"""The Spark warehouse seam on a real Spark Connect server, checked against DuckDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from resources import PlatformConfigError, build_resources, local_warehouse
+from resources.spark_connect_server import SparkServerError, find_java_home
+from resources.spark_sql import SparkNaming, strftime_to_java, translate_one
+from resources.spark_warehouse import SparkWarehouse, build_spark_warehouse
+
+pytest_plugins = ["tests.spark_server"]
+
+
+# -- configuration (no server) ------------------------------------------------------------------
+def test_missing_connection_names_the_variables():
+    with pytest.raises(PlatformConfigError) as error:
+        build_resources({"PLATFORM_DEPLOYMENT": "databricks"})
+    for name in ("SPARK_REMOTE", "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLUSTER_ID"):
+        assert name in str(error.value)
+
+
+def test_databricks_host_without_credentials_names_what_is_missing():
+    with pytest.raises(PlatformConfigError) as error:
+        build_spark_warehouse({"DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com"})
+    message = str(error.value)
+    assert "DATABRICKS_TOKEN" in message and "DATABRICKS_CLIENT_SECRET" in message
+    assert "DATABRICKS_CLUSTER_ID" in message and "DATABRICKS_SERVERLESS" in message
+
+
+def test_secrets_are_env_vars_never_values(monkeypatch):
+    secret = "dapi-very-secret-token-123"
+    monkeypatch.setenv("DATABRICKS_TOKEN", secret)
+    env = {
+        "PLATFORM_DEPLOYMENT": "databricks",
+        "DATABRICKS_HOST": "https://dbc-1.cloud.databricks.com",
+        "DATABRICKS_TOKEN": secret,
+        "DATABRICKS_CLUSTER_ID": "0101-abc",
+    }
+    resources = build_resources(env)
+    warehouse = resources["warehouse"]
+    assert isinstance(warehouse, SparkWarehouse)
+    assert warehouse.catalog == "fhir_catalog" and warehouse.table_format == "delta"
+    assert warehouse.databricks_token == dg.EnvVar("DATABRICKS_TOKEN")
+    assert secret not in warehouse.describe_target()
+    assert secret not in repr(resources)
+    assert "cluster 0101-abc" in warehouse.describe_target()
+
+
+def test_bad_values_fail_at_load():
+    base = {"PLATFORM_DEPLOYMENT": "databricks", "SPARK_REMOTE": "sc://127.0.0.1:1"}
+    with pytest.raises(PlatformConfigError, match="SPARK_TABLE_FORMAT"):
+        build_resources({**base, "SPARK_TABLE_FORMAT": "orc"})
+    with pytest.raises(PlatformConfigError, match="SPARK_SCHEMA_MAP"):
+        build_resources({**base, "SPARK_SCHEMA_MAP": "fhir"})
+    with pytest.raises(PlatformConfigError, match="SPARK_REMOTE"):
+        build_resources({**base, "SPARK_REMOTE": "http://x"})
+
+
+def test_missing_java_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(SparkServerError, match="Java 17"):
+        find_java_home()
+
+
+def test_translation_names_and_formats():
+    naming = SparkNaming("fhir_catalog", {"fhir": "fhir_resources"}, "dev_")
+    sql = translate_one(
+        "SELECT strftime(d, '%Y-%m-%dT%H:%M:%SZ') FROM fhir.patients JOIN landing_x USING (id)",
+        naming,
+    )
+    assert "fhir_catalog.dev_fhir_resources.patients" in sql
+    assert "JOIN landing_x" in sql
+    assert strftime_to_java("%Y-%m-%dT%H:%M:%SZ") == "yyyy-MM-dd'T'HH:mm:ss'Z'"
+    assert strftime_to_java("%m/%d/%Y", parsing=True) == "M/d/yyyy"
+    with pytest.raises(ValueError, match="%Q"):
+        strftime_to_java("%Q")
+
+
+# -- the real engine ------------------------------------------------------------------------------
+SEMANTICS_SQL = """
+SELECT
+    try_strptime('2020-01-05', '%Y-%m-%d') AS parsed,
+    try_strptime('not a date', '%Y-%m-%d') AS unparsed,
+    strftime(DATE '2020-01-05', '%Y-%m-%dT%H:%M:%SZ') AS formatted,
+    regexp_replace('a1b2', '[0-9]', '') AS first_only,
+    regexp_replace('a1b2', '[0-9]', '', 'g') AS every,
+    regexp_replace('John Smith', '(\\w+) (\\w+)', '\\2, \\1') AS backrefs,
+    1 / 0 AS div_zero,
+    7 / 2 AS div,
+    to_json(struct_pack(a := 1, b := NULL, c := [1, 2])) AS json_nulls,
+    concat('a', NULL, 'b') AS concat_nulls,
+    upper(trim('  ca ')) AS trimmed,
+    lpad('6', 2, '0') AS padded
+"""
+
+AGGREGATE_SQL = """
+SELECT list(x ORDER BY x) AS listed, string_agg(x, ';' ORDER BY x) AS joined,
+       count(*) AS n, count(x) AS nx, sum(v) AS total
+FROM (VALUES ('b', 1), ('a', 2), (NULL, 3)) AS t(x, v)
+"""
+
+
+def test_sql_semantics_match_duckdb(spark_env):
+    with local_warehouse().session() as duck:
+        expected = duck.fetch_rows(SEMANTICS_SQL) + duck.fetch_rows(AGGREGATE_SQL)
+    with build_spark_warehouse().session() as spark:
+        actual = spark.fetch_rows(SEMANTICS_SQL) + spark.fetch_rows(AGGREGATE_SQL)
+    assert actual == expected
+    assert actual[0][2] == "2020-01-05T00:00:00Z"
+    assert actual[0][8] == '{"a":1,"b":null,"c":[1,2]}'
+
+
+def test_tables_views_files_and_atomic_replace(spark_env, tmp_path: Path):
+    csv = tmp_path / "in.csv"
+    csv.write_text('id,name\r\n1,"Smith, Ann"\r\n2,"multi\nline"\r\n3,\r\n')
+    ndjson = tmp_path / "in.json"
+    ndjson.write_text('{"id": 1, "tags": ["a"]}\n{"id": 2, "tags": null}\n')
+    with build_spark_warehouse().session() as s:
+        s.register_file_view(
+            "landing_people",
+            [csv],
+            "csv",
+            columns={"id": "INTEGER", "name": "VARCHAR"},
+            options={"header": True},
+        )
+        summary = s.create_table_as("demo.people", "SELECT * FROM landing_people ORDER BY id")
+        assert summary.row_count == 3
+        assert dict(summary.columns) == {"id": "int", "name": "string", "source_file": "string"}
+        assert s.fetch_rows("SELECT name, source_file FROM demo.people ORDER BY id") == [
+            ("Smith, Ann", str(csv)),
+            ("multi\nline", str(csv)),
+            (None, str(csv)),
+        ]
+        # A failing SELECT leaves the committed table as it was.
+        with pytest.raises(Exception):  # noqa: B017 - Spark's error class depends on the server
+            s.create_table_as("demo.people", "SELECT CAST('x' AS INTEGER) AS id")
+        assert s.row_count("demo.people") == 3
+        s.create_table_as("demo.people", "SELECT id FROM demo.people WHERE id > 1")
+        assert s.row_count("demo.people") == 2
+        s.create_view_as("demo.people_view", "SELECT id * 10 AS id10 FROM demo.people")
+        s.register_file_view(
+            "landing_tags", [ndjson], "json", columns={"id": "BIGINT", "tags": "VARCHAR[]"}
+        )
+        s.create_table_as("demo.tags", "SELECT id, tags FROM landing_tags")
+        assert s.fetch_rows("SELECT * FROM demo.tags ORDER BY id") == [(1, ["a"]), (2, None)]
+        assert s.list_tables() == [
+            ("demo.people", "table"),
+            ("demo.people_view", "view"),
+            ("demo.tags", "table"),
+        ]
+        assert s.table_exists("demo.people") and not s.table_exists("demo.nothing")
+        # Exports: one local file per call, NDJSON byte-identical to DuckDB's COPY.
+        exported = tmp_path / "out.ndjson"
+        assert s.copy_to_file("SELECT id, tags FROM demo.tags ORDER BY id", exported, "json") == 2
+        parquet = tmp_path / "out.parquet"
+        assert s.copy_to_file("SELECT * FROM demo.people", parquet, "parquet") == 2
+        assert pd.read_parquet(parquet)["id"].tolist() == [2, 3]
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * FROM (VALUES (1, ['a']), (2, NULL)) t(id, tags) ORDER BY id) "
+            f"TO '{tmp_path / 'duck.ndjson'}' (FORMAT json)"
+        )
+    assert exported.read_text() == (tmp_path / "duck.ndjson").read_text()
+    assert [json.loads(line)["id"] for line in exported.read_text().splitlines()] == [1, 2]
+
+
+def test_malformed_csv_fails_instead_of_dropping_rows(spark_env, tmp_path: Path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name\n1,a\nnot-a-number,b\n")
+    with build_spark_warehouse().session() as s:
+        s.register_file_view(
+            "landing_bad",
+            [bad],
+            "csv",
+            columns={"id": "INTEGER", "name": "VARCHAR"},
+            options={"header": True},
+        )
+        with pytest.raises(Exception, match=r"(?i)malformed|FAILFAST|not-a-number"):
+            s.create_table_as("demo.bad", "SELECT * FROM landing_bad")
+        with pytest.raises(ValueError, match="no Spark equivalent"):
+            s.register_file_view("landing_bad", [bad], "csv", options={"skip_rows_weird": 1})
+
+
+@dg.asset(key=["demo", "small_frame"])
+def small_frame() -> pd.DataFrame:
+    return pd.DataFrame({"code": ["a", "b"], "value": [1, 2]})
+
+
+@dg.asset(key=["demo", "small_total"], ins={"frame": dg.AssetIn(key=["demo", "small_frame"])})
+def small_total(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"total": [int(frame["value"].sum())]})
+
+
+def test_pandas_io_manager_counterpart(spark_env):
+    resources = build_resources()
+    result = dg.materialize([small_frame, small_total], resources=resources)
+    assert result.success
+    with resources["warehouse"].session() as s:
+        assert s.fetch_rows("SELECT total FROM demo.small_total") == [(3,)]
+        assert s.columns("demo.small_frame") == (("code", "string"), ("value", "bigint"))
