@@ -1,0 +1,294 @@
+"""Each reference check and the header guard, with a case that must fail."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from reference_assets.layouts import HeaderMismatch, header_problems
+from reference_assets.sample_universe import rng_for
+from reference_assets.svi_layout import SVI_2022_COLUMNS
+from reference_assets.svi_sample import svi_frame
+from tests import test_reference_support as support
+from tests.test_reference_support import check_results, copy_states, query, write_csv
+
+reference_sample = support.reference_sample
+materialize_reference = support.materialize_reference
+
+ADI_HEADER = ["GISJOIN", "FIPS", "ADI_NATRANK", "ADI_STATERNK"]
+ADI_KEY = "key:reference/ref_adi_blockgroup"
+
+
+def adi_rows(*ranks: tuple[str, str]) -> list[list[str]]:
+    """Block groups 010010201001, 010010201002, ... of Autauga County with the given ranks."""
+    return [
+        [f"G0100010020100{i}", f"01001020100{i}", national, state]
+        for i, (national, state) in enumerate(ranks, start=1)
+    ]
+
+
+def write_adi(landing, rows, name="adi.csv"):
+    return write_csv(landing / "reference/adi" / name, ADI_HEADER, rows)
+
+
+def svi_rows(populations: list[int]) -> pd.DataFrame:
+    fips = [f"010{2 * i + 1:02d}" for i in range(len(populations))]
+    geo = pd.DataFrame(
+        {
+            "fips": fips,
+            "state_fips": "01",
+            "state_name": "Alabama",
+            "state_usps": "AL",
+            "county_fips": fips,
+            "county_name": [f"County {f}" for f in fips],
+            "location": [f"County {f}, Alabama" for f in fips],
+            "population": populations,
+        }
+    )
+    return svi_frame(geo, pd.Series([0] * len(fips)), rng_for(7, "checks"))
+
+
+# ---- header guard -------------------------------------------------------------------------
+
+
+def test_header_problems_name_missing_unexpected_and_order():
+    expected = ["A", "B", "C"]
+    assert header_problems(["A", "B", "C"], expected) == []
+    assert header_problems(["A", "X", "C"], expected) == [
+        "missing columns ['B']",
+        "unexpected columns ['X']",
+    ]
+    assert header_problems(["A", "C", "B"], expected) == [
+        "columns out of order: position 2 is 'C', expected 'B'"
+    ]
+
+
+def test_wrong_svi_header_is_refused_and_nothing_is_half_loaded(
+    landing_dir, materialize_reference, warehouse_path
+):
+    good = svi_rows([1000, 2000, 3000])
+    path = landing_dir / "reference/svi/svi_al.csv"
+    path.parent.mkdir(parents=True)
+    good.to_csv(path, index=False, encoding="utf-8-sig")
+    assert materialize_reference("key:reference/ref_svi_county").success
+
+    # A second file drops RPL_THEMES and renames E_TOTPOP: the whole load is refused.
+    bad = good.drop(columns=["RPL_THEMES"]).rename(columns={"E_TOTPOP": "TOTPOP"})
+    bad["ST"] = "13"
+    bad.to_csv(landing_dir / "reference/svi/svi_ga.csv", index=False)
+    result = materialize_reference("key:reference/ref_svi_county", raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("reference__ref_svi_county")
+    message = failure.error.message if failure.error else ""
+    text = (failure.user_failure_data.description if failure.user_failure_data else "") + message
+    assert "svi_ga.csv" in text
+    assert "missing columns ['E_TOTPOP', 'RPL_THEMES']" in text
+    assert "unexpected columns ['TOTPOP']" in text
+    assert "svi_al.csv" not in text  # the good file is not blamed
+    # The committed table is untouched: still the three Alabama rows of the first load.
+    assert query(
+        warehouse_path, "SELECT count(*), min(state_fips) FROM reference.ref_svi_county"
+    ) == [(3, "01")]
+
+
+def test_wrong_places_tract_header_is_refused(reference_sample, landing_dir, tmp_path):
+    from reference_assets import layouts
+
+    source = next((reference_sample / "reference/places").glob("*Tract*"))
+    with open(source, newline="") as handle:
+        header = next(csv.reader(handle))
+    broken = landing_dir / "reference/places" / source.name
+    write_csv(broken, [h for h in header if h != "CountyFIPS"] + ["Extra"], [])
+    with pytest.raises(HeaderMismatch, match=r"missing columns \['CountyFIPS'\]"):
+        layouts.validate_headers([broken], list(layouts.PLACES_TRACT_SCHEMA))
+    # The county layout refuses a tract file: the two layouts are told apart.
+    with pytest.raises(HeaderMismatch, match=r"unexpected columns \['CountyName', 'CountyFIPS'\]"):
+        layouts.validate_headers([source], list(layouts.PLACES_COUNTY_SCHEMA))
+
+
+# ---- ADI: suppression codes, ranks, FIPS, keys ----------------------------------------
+
+
+def test_adi_suppression_codes_are_split_from_ranks(
+    landing_dir, materialize_reference, warehouse_path
+):
+    write_adi(
+        landing_dir,
+        adi_rows(("57", "6"), ("GQ", "GQ"), ("PH", "PH"), ("GQ-PH", "GQ-PH"), ("QDI", "QDI")),
+    )
+    result = materialize_reference(ADI_KEY)
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    rows = query(
+        warehouse_path,
+        "SELECT adi_national_rank, adi_state_rank, suppression_code "
+        "FROM reference.ref_adi_blockgroup ORDER BY blockgroup_fips",
+    )
+    assert rows == [
+        (57, 6, None),
+        (None, None, "GQ"),
+        (None, None, "PH"),
+        (None, None, "GQ-PH"),
+        (None, None, "QDI"),
+    ]
+    types = dict(
+        query(
+            warehouse_path,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'ref_adi_blockgroup'",
+        )
+    )
+    assert types["adi_national_rank"] == types["adi_state_rank"] == "INTEGER"
+    assert types["blockgroup_fips"] == "VARCHAR"
+
+
+@pytest.mark.parametrize(
+    ("ranks", "bad"),
+    [
+        ((("57", "6"), ("XX", "XX")), 1),  # an unknown suppression code
+        ((("101", "6"), ("12", "11")), 2),  # ranks out of range
+        ((("57", ""), ("12", "3")), 1),  # a rank missing with no code
+    ],
+)
+def test_adi_ranks_check_fails(landing_dir, materialize_reference, ranks, bad):
+    write_adi(landing_dir, adi_rows(*ranks))
+    result = materialize_reference(ADI_KEY, raise_on_error=False)
+    evaluation = check_results(result)[("ref_adi_blockgroup", "adi_ranks_valid")]
+    assert not evaluation.passed
+    assert evaluation.metadata["violating_rows"].value == bad
+
+
+def test_fips_keep_leading_zeros_and_bad_fips_fail(
+    landing_dir, materialize_reference, warehouse_path
+):
+    # An Alabama block group whose leading zero was lost by a spreadsheet is padded back.
+    write_adi(landing_dir, [["G01000100201001", "10010201001", "40", "4"]])
+    assert materialize_reference(ADI_KEY).success
+    assert query(
+        warehouse_path,
+        "SELECT blockgroup_fips, county_fips, state_fips FROM reference.ref_adi_blockgroup",
+    ) == [("010010201001", "01001", "01")]
+
+    write_adi(landing_dir, [["G06003700201001", "06037A201001", "40", "4"]], name="adi.csv")
+    result = materialize_reference(ADI_KEY, raise_on_error=False)
+    evaluation = check_results(result)[("ref_adi_blockgroup", "fips_format")]
+    assert not evaluation.passed
+    assert evaluation.metadata["bad_fips_rows"].value == 1
+    assert "06037A201001" in evaluation.metadata["examples"].value
+
+
+def test_key_unique_check_fails_on_a_file_landed_twice(landing_dir, materialize_reference):
+    rows = adi_rows(("57", "6"), ("12", "2"))
+    write_adi(landing_dir, rows, name="adi.csv")
+    write_adi(landing_dir, rows, name="adi_copy.csv")
+    result = materialize_reference(ADI_KEY, raise_on_error=False)
+    evaluation = check_results(result)[("ref_adi_blockgroup", "key_unique")]
+    assert not evaluation.passed
+    assert evaluation.metadata["duplicate_keys"].value == 2
+
+
+def test_row_count_drop_check_on_a_reference_table(landing_dir, materialize_reference):
+    instance = dg.DagsterInstance.ephemeral()
+    ranks = [(str(10 + i), "5") for i in range(9)]
+    write_adi(landing_dir, adi_rows(*ranks))
+    first = materialize_reference(ADI_KEY, instance=instance)
+    assert check_results(first)[("ref_adi_blockgroup", "row_count_drop")].passed
+    write_adi(landing_dir, adi_rows(*ranks[:5]))  # 9 -> 5 block groups
+    second = materialize_reference(ADI_KEY, instance=instance, raise_on_error=False)
+    evaluation = check_results(second)[("ref_adi_blockgroup", "row_count_drop")]
+    assert not evaluation.passed
+    assert evaluation.metadata["previous_rows"].value == 9
+    assert evaluation.metadata["current_rows"].value == 5
+
+
+# ---- SVI and PLACES value checks --------------------------------------------------------
+
+
+def test_svi_rank_outside_zero_one_fails(landing_dir, materialize_reference):
+    frame = svi_rows([1000, 2000])
+    frame.loc[0, "RPL_THEMES"] = 1.5
+    path = landing_dir / "reference/svi/svi_al.csv"
+    path.parent.mkdir(parents=True)
+    frame.to_csv(path, index=False)
+    result = materialize_reference("key:reference/ref_svi_county", raise_on_error=False)
+    evaluation = check_results(result)[("ref_svi_county", "svi_ranks_in_range")]
+    assert not evaluation.passed
+    assert evaluation.metadata["violating_rows"].value == 1
+    assert list(frame.columns) == list(SVI_2022_COLUMNS)
+
+
+def _places_county_rows(reference_sample, landing_dir, edit) -> None:
+    """The Alabama rows of the sample's PLACES county file, changed by ``edit``."""
+    copy_states(reference_sample, landing_dir, ["01"])
+    for path in (landing_dir / "reference").iterdir():
+        if path.name != "places":
+            shutil.rmtree(path)
+    for path in (landing_dir / "reference/places").glob("*Tract*"):
+        path.unlink()
+    county = next((landing_dir / "reference/places").glob("*County*"))
+    frame = pd.read_csv(county, dtype=str, keep_default_na=False)
+    edit(frame).to_csv(county, index=False)
+
+
+def test_places_value_outside_confidence_limits_fails(
+    reference_sample, landing_dir, materialize_reference
+):
+    def edit(frame):
+        frame.loc[0, "Data_Value"] = "99.9"
+        frame.loc[0, "High_Confidence_Limit"] = "20.0"
+        return frame
+
+    _places_county_rows(reference_sample, landing_dir, edit)
+    result = materialize_reference("key:reference/ref_places_county", raise_on_error=False)
+    checks = check_results(result)
+    assert checks[("ref_places_county", "counties_cover_states")].passed
+    evaluation = checks[("ref_places_county", "values_within_confidence_limits")]
+    assert not evaluation.passed
+    assert evaluation.metadata["violating_rows"].value == 1
+
+
+def test_county_coverage_fails_when_a_county_of_a_present_state_is_missing(
+    reference_sample, landing_dir, materialize_reference
+):
+    _places_county_rows(
+        reference_sample, landing_dir, lambda frame: frame[frame["LocationID"] != "01003"]
+    )
+    result = materialize_reference("key:reference/ref_places_county", raise_on_error=False)
+    evaluation = check_results(result)[("ref_places_county", "counties_cover_states")]
+    assert not evaluation.passed
+    assert evaluation.metadata["missing_counties_by_state"].value == {"AL": 1}
+    assert evaluation.metadata["counties"].value == 66
+
+
+# ---- ref_geography ------------------------------------------------------------------------
+
+
+def test_block_group_of_an_unknown_county_fails_the_geography_check(
+    reference_sample, landing_dir, materialize_reference, warehouse_path
+):
+    copy_states(reference_sample, landing_dir, ["10"])  # Delaware: three counties
+    with open(landing_dir / "reference/adi/US_2021_ADI_Census_Block_Group_v4_0_1.csv", "a") as f:
+        f.write("G10099909999991,109999999991,50,5\n")  # county 10999 does not exist
+    result = materialize_reference("group:reference", raise_on_error=False)
+    checks = check_results(result)
+    evaluation = checks[("ref_geography", "tract_counties_in_geography")]
+    assert not evaluation.passed
+    assert evaluation.metadata["orphan_rows"].value == {
+        "reference.ref_places_tract": 0,
+        "reference.ref_svi_tract": 0,
+        "reference.ref_adi_blockgroup": 1,
+    }
+    assert evaluation.metadata["orphan_counties"].value == {"reference.ref_adi_blockgroup": "10999"}
+    # Everything else about the Delaware load passes.
+    others = [
+        key for key, e in checks.items() if not e.passed and key[1] != "tract_counties_in_geography"
+    ]
+    assert others == []
+    assert query(
+        warehouse_path,
+        "SELECT count(*) FROM reference.ref_geography WHERE state_usps = 'DE' "
+        "AND adi_national_rank_weighted IS NOT NULL",
+    ) == [(3,)]
