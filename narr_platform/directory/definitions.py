@@ -2,4 +2,22 @@
 
 import dagster as dg
 
-defs = dg.Definitions()
+from narr_platform.directory import assets, checks
+from narr_platform.directory.staging import LANDING_FOLDER, STAGING_ASSETS
+
+#: landing folder -> the assets that read it (the four staging assets, independent roots).
+LANDING_SOURCES: dict[str, dg.AssetSelection] = {
+    LANDING_FOLDER: dg.AssetSelection.assets(*STAGING_ASSETS.values()),
+}
+
+defs = dg.Definitions(
+    assets=[
+        *STAGING_ASSETS.values(),
+        assets.organizations,
+        *assets.SUBTYPE_ASSETS.values(),
+        assets.network_relationships,
+        assets.rejected_records,
+        *assets.VIEW_ASSETS,
+    ],
+    asset_checks=checks.ALL_CHECKS,
+)

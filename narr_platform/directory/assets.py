@@ -1,0 +1,193 @@
+"""The directory's tables and views built from the staged sources, inside the engine."""
+
+import time
+
+import dagster as dg
+
+from narr_platform.directory import network_sql, organizations_sql, views_sql
+from narr_platform.directory.staging import GROUP, OWNERS, STAGING_ASSETS
+from resources import WAREHOUSE_POOL, Warehouse
+
+STAGING_KEYS = [a.key for a in STAGING_ASSETS.values()]
+ORGANIZATIONS_KEY = dg.AssetKey(["directory", "organizations"])
+SUBTYPES = ("treatment_centers", "narr_residences", "recovery_centers", "recovery_organizations")
+SUBTYPE_KEYS = {name: dg.AssetKey(["directory", name]) for name in SUBTYPES}
+
+
+@dg.asset(
+    key=ORGANIZATIONS_KEY,
+    deps=STAGING_KEYS,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The master directory: one row per recovery-support organization (treatment center, "
+        "NARR recovery residence, recovery community center or organization) with a stable "
+        "`org_id`, USPS state, 5-digit ZIP, coordinates and their geohash. An organization "
+        "listed by two sources appears once; `listed_as` names every source type."
+    ),
+)
+def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = session.create_table_as(
+            "directory.organizations", organizations_sql.organizations_sql()
+        )
+        by_type = session.fetch_rows(
+            "SELECT org_type, count(*) FROM directory.organizations GROUP BY 1 ORDER BY 1"
+        )
+        merged, located = session.fetch_rows(
+            "SELECT count(*) FILTER (WHERE len(listed_as) > 1), count(latitude) "
+            "FROM directory.organizations"
+        )[0]
+        staged = sum(session.row_count(f"directory.stg_{name}") for name in SUBTYPES)
+    context.log.info(f"{summary.row_count} organizations from {staged} staged listings")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "by_type": dg.MetadataValue.json({t: int(n) for t, n in by_type}),
+            "staged_listings": dg.MetadataValue.int(staged),
+            "merged_duplicate_listings": dg.MetadataValue.int(staged - summary.row_count),
+            "organizations_listed_by_several_sources": dg.MetadataValue.int(int(merged)),
+            "with_coordinates": dg.MetadataValue.int(int(located)),
+        }
+    )
+
+
+_SUBTYPE_DESCRIPTIONS = {
+    "treatment_centers": "Treatment-center details per organization: level of care, services "
+    "(MAT, OTP, therapies), populations served, payment options, capacities, licensing.",
+    "narr_residences": "NARR recovery-residence details per organization: certification "
+    "level (I-IV), capacity in beds (parsed from text such as '12 beds'), specializations.",
+    "recovery_centers": "Recovery community center details per organization: services, "
+    "funding, annual reach, target populations, operating hours, leadership.",
+    "recovery_organizations": "Recovery community organization details per organization: "
+    "advocacy services, funding, annual reach, target populations, leadership.",
+}
+
+
+def build_subtype_asset(name: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=SUBTYPE_KEYS[name],
+        deps=[dg.AssetKey(["directory", f"stg_{name}"]), ORGANIZATIONS_KEY],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        pool=WAREHOUSE_POOL,
+        description=_SUBTYPE_DESCRIPTIONS[name] + " Linked to `organizations` by `org_id`.",
+    )
+    def _subtype(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        summary = warehouse.create_table_as(
+            f"directory.{name}", organizations_sql.SUBTYPE_SQL[name]
+        )
+        context.log.info(f"directory.{name}: {summary.row_count} rows")
+        return dg.MaterializeResult(metadata=summary.metadata())
+
+    return _subtype
+
+
+SUBTYPE_ASSETS = {name: build_subtype_asset(name) for name in SUBTYPES}
+NETWORK_KEY = dg.AssetKey(["directory", "network_relationships"])
+
+
+@dg.asset(
+    key=NETWORK_KEY,
+    deps=[ORGANIZATIONS_KEY],
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        f"For each organization with coordinates, its nearest {network_sql.MAX_NEIGHBORS} "
+        f"organizations within {network_sql.MAX_MILES:g} miles (great-circle distance), with "
+        "rank, distance and a 0-1 strength score (proximity, complementary type, same "
+        "state). Precomputed so a network lookup is a read of one organization's rows."
+    ),
+)
+def network_relationships(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    started = time.monotonic()
+    with warehouse.session() as session:
+        summary = session.create_table_as(
+            "directory.network_relationships", network_sql.network_sql()
+        )
+        orgs_with_network, avg_neighbours = session.fetch_rows(
+            "SELECT count(DISTINCT org_id), round(count(*) / greatest(count(DISTINCT org_id), 1), 2) "
+            "FROM directory.network_relationships"
+        )[0]
+    seconds = time.monotonic() - started
+    context.log.info(f"{summary.row_count} relationships in {seconds:.1f}s")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "organizations_with_neighbours": dg.MetadataValue.int(int(orgs_with_network)),
+            "average_neighbours": dg.MetadataValue.float(float(avg_neighbours or 0)),
+            "max_neighbours": dg.MetadataValue.int(network_sql.MAX_NEIGHBORS),
+            "max_miles": dg.MetadataValue.float(network_sql.MAX_MILES),
+            "seconds": dg.MetadataValue.float(round(seconds, 2)),
+        }
+    )
+
+
+REJECTED_KEY = dg.AssetKey(["directory", "rejected_records"])
+
+
+@dg.asset(
+    key=REJECTED_KEY,
+    deps=STAGING_KEYS,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Quarantine: every source record that could not be used (not an object, missing "
+        "name, a field of the wrong type, an unrecognized state) with its source, file, "
+        "position in the file, the raw record and the reason. Nothing is silently dropped: "
+        "staged + rejected = source records."
+    ),
+)
+def rejected_records(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = session.create_table_as(
+            "directory.rejected_records", views_sql.REJECTED_RECORDS_SQL
+        )
+        by_source = session.fetch_rows(
+            "SELECT source_name, count(*) FROM directory.rejected_records GROUP BY 1 ORDER BY 1"
+        )
+        by_reason = session.fetch_rows(
+            "SELECT regexp_replace(reason, ':.*', ''), count(*) FROM directory.rejected_records "
+            "GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+    context.log.info(f"{summary.row_count} rejected records")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "by_source": dg.MetadataValue.json({s: int(n) for s, n in by_source}),
+            "by_reason": dg.MetadataValue.json({r: int(n) for r, n in by_reason}),
+        }
+    )
+
+
+def build_view_asset(name: str, description: str, sql: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["directory", name],
+        deps=[ORGANIZATIONS_KEY, *SUBTYPE_KEYS.values()],
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"duckdb", "sql"},
+        pool=WAREHOUSE_POOL,
+        description=description,
+    )
+    def _view(warehouse: Warehouse) -> dg.MaterializeResult:
+        summary = warehouse.create_view_as(f"directory.{name}", sql)
+        return dg.MaterializeResult(metadata=summary.metadata())
+
+    return _view
+
+
+VIEW_ASSETS = [
+    build_view_asset(name, description, sql) for name, (description, sql) in views_sql.VIEWS.items()
+]

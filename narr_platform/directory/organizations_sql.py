@@ -1,0 +1,201 @@
+"""SQL for the master ``organizations`` table and its four subtype tables (DuckDB dialect).
+
+``org_id`` is ``'org_'`` + the first 16 hex digits of the MD5 of the organization's
+normalized name and address (street, city, state): deterministic, stable across re-runs
+and identical for the same organization listed by two sources. Such duplicates become one
+organization (the treatment-center listing wins, then NARR, RCC, RCO) whose
+``listed_as`` names every source type; each subtype row links to it by ``org_id``.
+"""
+
+from __future__ import annotations
+
+from narr_platform.directory.normalize import geohash_sql, in_us_bounds_sql, norm_key_sql
+
+
+def name_key_sql(name: str = "org_name") -> str:
+    return norm_key_sql(name)
+
+
+def address_key_sql(
+    street: str = "street", city: str = "city_name", state: str = "state_usps"
+) -> str:
+    return f"{norm_key_sql(street)} || '|' || {norm_key_sql(city)} || '|' || coalesce({state}, '')"
+
+
+def org_id_sql() -> str:
+    """The organization id of a staged row (columns org_name, street, city_name, state_usps)."""
+    return f"'org_' || substr(md5({name_key_sql()} || '#' || {address_key_sql()}), 1, 16)"
+
+
+def _candidates_sql() -> str:
+    common = "source_file, record_position, org_name, street, city_name, state_usps, zip5, phone, website, email"
+    return f"""
+    SELECT 'treatment_center' AS org_type, 1 AS type_rank, {common},
+           dba_names AS alt_names, address_line2, county, latitude, longitude,
+           coalesce(org_id, id) AS source_record_id
+    FROM directory.stg_treatment_centers
+    UNION ALL
+    SELECT 'narr_residence', 2, {common},
+           CAST([] AS VARCHAR[]), NULL, NULL, NULL, NULL, coalesce(org_id, id)
+    FROM directory.stg_narr_residences
+    UNION ALL
+    SELECT 'recovery_center', 3, {common},
+           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id)
+    FROM directory.stg_recovery_centers
+    UNION ALL
+    SELECT 'recovery_organization', 4, {common},
+           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id)
+    FROM directory.stg_recovery_organizations
+    """
+
+
+def organizations_sql() -> str:
+    in_bounds = in_us_bounds_sql("latitude", "longitude")
+    return f"""
+WITH candidates AS ({_candidates_sql()}),
+keyed AS (
+    SELECT *,
+        {org_id_sql()} AS org_id,
+        {name_key_sql()} AS name_key,
+        {address_key_sql()} AS address_key
+    FROM candidates
+),
+ranked AS (
+    SELECT *,
+        row_number() OVER (
+            PARTITION BY org_id ORDER BY type_rank, source_file, record_position
+        ) AS listing_rank,
+        list_sort(list_distinct(list(org_type) OVER (PARTITION BY org_id))) AS listed_as
+    FROM keyed
+),
+located AS (
+    SELECT *,
+        CASE WHEN {in_bounds} THEN latitude END AS lat,
+        CASE WHEN {in_bounds} THEN longitude END AS lon
+    FROM ranked
+    WHERE listing_rank = 1
+)
+SELECT
+    org_id,
+    org_type,
+    org_name AS name,
+    alt_names AS dba_names,
+    street,
+    address_line2,
+    city_name AS city,
+    state_usps AS state,
+    zip5 AS zip_code,
+    county,
+    lat AS latitude,
+    lon AS longitude,
+    {geohash_sql("lat", "lon")} AS geohash,
+    CASE WHEN lat IS NOT NULL THEN 'source'
+         WHEN latitude IS NOT NULL THEN 'outside_us_bounds'
+         ELSE 'missing' END AS coordinate_status,
+    phone,
+    website,
+    email,
+    listed_as,
+    name_key,
+    address_key,
+    lower(concat_ws(' ', org_name, array_to_string(alt_names, ' '))) AS search_names,
+    lower(concat_ws(' ', street, city_name, state_usps, zip5)) AS search_address,
+    source_file,
+    record_position,
+    source_record_id
+FROM located
+ORDER BY latitude NULLS LAST, org_id
+"""
+
+
+_TREATMENT_COLUMNS = (
+    "level_of_care",
+    "standard_outpatient",
+    "intensive_outpatient",
+    "partial_hospitalization",
+    "medication_assisted_treatment",
+    "opioid_treatment_program",
+    "individual_therapy",
+    "group_therapy",
+    "family_therapy",
+    "cognitive_behavioral_therapy",
+    "serves_adolescents",
+    "serves_adults",
+    "serves_seniors",
+    "minimum_age",
+    "maximum_age",
+    "accepts_medicaid",
+    "accepts_medicare",
+    "accepts_private_insurance",
+    "accepts_cash_self_payment",
+    "sliding_fee_scale",
+    "outpatient_capacity",
+    "residential_capacity",
+    "inpatient_capacity",
+    "current_outpatient_census",
+    "quality_score",
+    "license_numbers",
+    "state_license",
+    "federal_certification",
+    "accreditations",
+    "accreditation_status",
+    "fax",
+    "data_source",
+)
+
+SUBTYPE_SQL = {
+    "treatment_centers": f"""
+SELECT
+    {org_id_sql()} AS org_id,
+    state_usps AS state,
+    {", ".join(_TREATMENT_COLUMNS)},
+    TRY_CAST(last_inspection_date AS DATE) AS last_inspection_date,
+    TRY_CAST(last_updated AS DATE) AS last_updated,
+    source_file,
+    record_position
+FROM directory.stg_treatment_centers
+QUALIFY row_number() OVER (PARTITION BY {org_id_sql()} ORDER BY source_file, record_position) = 1
+ORDER BY state, org_id
+""",
+    "narr_residences": f"""
+SELECT
+    {org_id_sql()} AS org_id,
+    state_usps AS state,
+    certification_level,
+    capacity AS capacity_raw,
+    TRY_CAST(nullif(regexp_extract(capacity, '([0-9]+)', 1), '') AS INTEGER) AS capacity_beds,
+    specializations,
+    gender_specific,
+    affiliate_website,
+    address AS address_raw,
+    data_source,
+    TRY_CAST(last_update AS DATE) AS last_update,
+    source_file,
+    record_position
+FROM directory.stg_narr_residences
+QUALIFY row_number() OVER (PARTITION BY {org_id_sql()} ORDER BY source_file, record_position) = 1
+ORDER BY state, org_id
+""",
+}
+for _name in ("recovery_centers", "recovery_organizations"):
+    SUBTYPE_SQL[_name] = f"""
+SELECT
+    {org_id_sql()} AS org_id,
+    state_usps AS state,
+    trade_names,
+    certification_status,
+    services,
+    funding_sources,
+    annual_reach AS annual_reach_raw,
+    TRY_CAST(nullif(regexp_replace(regexp_extract(annual_reach, '([0-9][0-9,]*)', 1), ',', '', 'g'), '')
+        AS INTEGER) AS annual_reach_min,
+    target_populations,
+    operating_hours,
+    leadership,
+    social_media,
+    source_file,
+    record_position
+FROM directory.stg_{_name}
+QUALIFY row_number() OVER (PARTITION BY {org_id_sql()} ORDER BY source_file, record_position) = 1
+ORDER BY state, org_id
+"""
