@@ -15,6 +15,7 @@ import click
 
 from narr_platform import sample_data
 from resources.deployment import PlatformConfigError
+from schedules.cli import OPERATIONS_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +85,7 @@ def summary_command(as_json: bool) -> None:
 
 #: Domain command groups, attached below. Each is a ``click.Command``.
 COMMANDS: list[click.Command] = []
+COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
 for command in COMMANDS:
     main.add_command(command)
 

@@ -12,6 +12,7 @@ import narr_platform.directory.definitions
 import reference_assets.definitions
 import schedules.definitions
 from resources import build_resources
+from schedules.landing_sensors import landing_sensor_definitions
 
 DOMAIN_DEFINITIONS = (
     narr_platform.directory.definitions.defs,
@@ -32,5 +33,7 @@ materialize_all = dg.define_asset_job(
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         *DOMAIN_DEFINITIONS,
+        # One sensor per landing folder of every imported domain's LANDING_SOURCES.
+        landing_sensor_definitions(),
         dg.Definitions(jobs=[materialize_all], resources=build_resources()),
     )
