@@ -64,7 +64,8 @@ def gender_in_value_set(
         f"""
         SELECT count(*) FROM {table}
         WHERE gender IS NULL OR gender NOT IN ({allowed})
-            OR coalesce(json_extract_string(resource_json, '$.gender'), '') NOT IN ({allowed})
+            OR (json_valid(resource_json)
+                AND coalesce(json_extract_string(resource_json, '$.gender'), '') NOT IN ({allowed}))
         """
     )[0]
     return dg.AssetCheckResult(passed=outside == 0, metadata={"outside_value_set": int(outside)})
@@ -77,6 +78,7 @@ def birth_date_format(session: WarehouseSession, table: str = FHIR_PATIENTS) -> 
         SELECT count(*) FROM (
             SELECT birth_date, json_extract_string(resource_json, '$.birthDate') AS value
             FROM {table}
+            WHERE json_valid(resource_json)
         ) AS dates
         WHERE (value IS NULL) <> (birth_date IS NULL)
             OR NOT regexp_matches(value, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')

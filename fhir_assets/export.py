@@ -112,10 +112,10 @@ class BulkExportConfig(dg.Config):
     )
 
 
-@dg.op(pool=WAREHOUSE_POOL, tags={"domain": "fhir"})
+@dg.op(pool=WAREHOUSE_POOL, tags={"domain": "fhir"}, out=dg.Out(dg.Nothing))
 def export_fhir_patients(
     context: dg.OpExecutionContext, config: BulkExportConfig, warehouse: Warehouse
-) -> dg.Output[str]:
+) -> None:
     """Write Patient.ndjson, OperationOutcome.ndjson, Patient.parquet and manifest.json."""
     with warehouse.session() as session:
         try:
@@ -125,14 +125,13 @@ def export_fhir_patients(
     patients = manifest["output"][0]["count"]
     rejected = sum(e["count"] for e in manifest["error"])
     context.log.info(f"Exported {patients} Patient resources and {rejected} outcomes to {folder}")
-    return dg.Output(
-        str(folder),
-        metadata={
+    context.add_output_metadata(
+        {
             "folder": dg.MetadataValue.path(str(folder)),
             "patients": dg.MetadataValue.int(patients),
             "operation_outcomes": dg.MetadataValue.int(rejected),
             "manifest": dg.MetadataValue.json(manifest),
-        },
+        }
     )
 
 
