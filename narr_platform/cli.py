@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from narr_platform import sample_data
+from narr_platform.directory.cli import COMMANDS as DIRECTORY_COMMANDS
 from resources.deployment import PlatformConfigError
 from schedules.cli import OPERATIONS_COMMANDS
 
@@ -85,6 +86,7 @@ def summary_command(as_json: bool) -> None:
 
 #: Domain command groups, attached below. Each is a ``click.Command``.
 COMMANDS: list[click.Command] = []
+COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (narr_platform/directory/cli.py)
 COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
 for command in COMMANDS:
     main.add_command(command)

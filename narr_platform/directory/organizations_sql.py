@@ -27,24 +27,42 @@ def org_id_sql() -> str:
     return f"'org_' || substr(md5({name_key_sql()} || '#' || {address_key_sql()}), 1, 16)"
 
 
+#: Treatment services and payments copied onto the master row so the query API filters
+#: one table (NULL for the other organization types); the full detail is in the subtype.
+QUERY_FLAGS = (
+    "level_of_care",
+    "medication_assisted_treatment",
+    "opioid_treatment_program",
+    "accepts_medicaid",
+    "accepts_medicare",
+    "accepts_private_insurance",
+    "accepts_cash_self_payment",
+    "sliding_fee_scale",
+)
+TREATMENT_FLAGS_SQL = ", ".join(QUERY_FLAGS)
+NO_FLAGS_SQL = "CAST(NULL AS VARCHAR), " + ", ".join(
+    ["CAST(NULL AS BOOLEAN)"] * (len(QUERY_FLAGS) - 1)
+)
+
+
 def _candidates_sql() -> str:
     common = "source_file, record_position, org_name, street, city_name, state_usps, zip5, phone, website, email"
     return f"""
     SELECT 'treatment_center' AS org_type, 1 AS type_rank, {common},
            dba_names AS alt_names, address_line2, county, latitude, longitude,
-           coalesce(org_id, id) AS source_record_id
+           coalesce(org_id, id) AS source_record_id, {TREATMENT_FLAGS_SQL}
     FROM directory.stg_treatment_centers
     UNION ALL
     SELECT 'narr_residence', 2, {common},
-           CAST([] AS VARCHAR[]), NULL, NULL, NULL, NULL, coalesce(org_id, id)
+           CAST([] AS VARCHAR[]), NULL, NULL, NULL, NULL, coalesce(org_id, id), {NO_FLAGS_SQL}
     FROM directory.stg_narr_residences
     UNION ALL
     SELECT 'recovery_center', 3, {common},
-           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id)
+           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id), {NO_FLAGS_SQL}
     FROM directory.stg_recovery_centers
     UNION ALL
     SELECT 'recovery_organization', 4, {common},
-           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id)
+           trade_names, NULL, NULL, NULL, NULL, coalesce(org_id, id), {NO_FLAGS_SQL}
     FROM directory.stg_recovery_organizations
     """
 
@@ -96,9 +114,11 @@ SELECT
     website,
     email,
     listed_as,
+    {TREATMENT_FLAGS_SQL},
     name_key,
     address_key,
-    lower(concat_ws(' ', org_name, array_to_string(alt_names, ' '))) AS search_names,
+    lower(trim(concat_ws(' ', org_name, array_to_string(alt_names, ' ')))) AS search_names,
+    '|' || lower(array_to_string(alt_names, '|')) || '|' AS search_dba_names,
     lower(concat_ws(' ', street, city_name, state_usps, zip5)) AS search_address,
     source_file,
     record_position,

@@ -20,10 +20,9 @@ SELECT
     count(o.latitude) AS with_coordinates,
     count(o.phone) AS with_phone,
     count(o.website) AS with_website,
-    count(*) FILTER (WHERE t.medication_assisted_treatment) AS mat_providers,
-    count(*) FILTER (WHERE t.accepts_medicaid) AS accepts_medicaid
+    count(*) FILTER (WHERE o.medication_assisted_treatment) AS mat_providers,
+    count(*) FILTER (WHERE o.accepts_medicaid) AS accepts_medicaid
 FROM directory.organizations AS o
-LEFT JOIN directory.treatment_centers AS t ON t.org_id = o.org_id
 GROUP BY o.state, o.org_type
 """,
     ),

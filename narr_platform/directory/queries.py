@@ -1,0 +1,246 @@
+"""The directory's query API: nearby, search, service availability, network, statistics.
+
+Every function takes either a :class:`Warehouse` (one session per call, e.g. the CLI) or an
+open :class:`WarehouseSession` (many calls on one connection, e.g. a service or the
+benchmark: ``with local_warehouse(read_only=True).session() as s: nearby(s, ...)``).
+User values are always bound parameters; only names from the fixed maps below are ever
+placed into SQL text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from narr_platform.directory.normalize import EARTH_RADIUS_MILES, haversine_miles_sql
+from narr_platform.geography import us_states
+from resources.warehouse import Warehouse, WarehouseSession
+
+#: --service NAME -> a predicate on directory.organizations (fixed text, never user input).
+SERVICES: dict[str, str] = {
+    "mat": "medication_assisted_treatment",
+    "otp": "opioid_treatment_program",
+    "outpatient": "level_of_care = 'outpatient'",
+    "residential": "level_of_care = 'residential'",
+    "inpatient": "level_of_care = 'inpatient'",
+}
+#: --payment NAME -> a predicate on directory.organizations.
+PAYMENTS: dict[str, str] = {
+    "medicaid": "accepts_medicaid",
+    "medicare": "accepts_medicare",
+    "private": "accepts_private_insurance",
+    "self_pay": "accepts_cash_self_payment",
+    "sliding_fee": "sliding_fee_scale",
+}
+ORG_TYPES = ("treatment_center", "narr_residence", "recovery_center", "recovery_organization")
+MILES_PER_DEGREE_LAT_MIN = 68.7  # shortest degree of latitude (at the equator): a safe box
+MILES_PER_DEGREE_LON_EQUATOR = 2 * math.pi * EARTH_RADIUS_MILES / 360
+
+_ORG_COLUMNS = (
+    "org_id, org_type, name, street, city, state, zip_code, phone, website, latitude, longitude"
+)
+
+Target = Warehouse | WarehouseSession
+
+
+class QueryError(ValueError):
+    """A query parameter is invalid; the message says which and why."""
+
+
+@contextlib.contextmanager
+def _session(target: Target) -> Iterator[WarehouseSession]:
+    if isinstance(target, WarehouseSession):
+        yield target
+    else:
+        with target.session() as session:
+            yield session
+
+
+def _dicts(session: WarehouseSession, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    frame = session.fetch_df(sql, dict(params))
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def normalize_state(state: str | None) -> str | None:
+    """A USPS code from a code or full name in any case; None passes through."""
+    if state is None or not state.strip():
+        return None
+    key = state.strip().lower()
+    for s in us_states():
+        if key in (s.usps.lower(), s.name.lower()):
+            return s.usps
+    raise QueryError(f"Unknown state {state!r}; use a USPS code such as CA or a state name.")
+
+
+def _filters(service: str | None, payment: str | None) -> list[str]:
+    clauses = []
+    if service is not None:
+        if service not in SERVICES:
+            raise QueryError(f"Unknown service {service!r}; choose from {', '.join(SERVICES)}.")
+        clauses.append(SERVICES[service])
+    if payment is not None:
+        if payment not in PAYMENTS:
+            raise QueryError(f"Unknown payment {payment!r}; choose from {', '.join(PAYMENTS)}.")
+        clauses.append(PAYMENTS[payment])
+    return clauses
+
+
+def bounding_box(lat: float, lon: float, miles: float) -> tuple[float, float, float, float] | None:
+    """(lat_min, lat_max, lon_min, lon_max) containing every point within ``miles``.
+
+    None for the longitude part (returned as the full range) near the poles or when the
+    box would cross the antimeridian.
+    """
+    dlat = miles / MILES_PER_DEGREE_LAT_MIN
+    lat_min, lat_max = lat - dlat, lat + dlat
+    polar = max(abs(lat_min), abs(lat_max))
+    if polar >= 89.0:
+        return (lat_min, lat_max, -180.0, 180.0)
+    dlon = miles / (MILES_PER_DEGREE_LON_EQUATOR * math.cos(math.radians(polar)))
+    if lon - dlon < -180.0 or lon + dlon > 180.0:
+        return (lat_min, lat_max, -180.0, 180.0)
+    return (lat_min, lat_max, lon - dlon, lon + dlon)
+
+
+def nearby(
+    target: Target,
+    lat: float,
+    lon: float,
+    miles: float = 10.0,
+    limit: int = 25,
+    org_type: str | None = None,
+) -> list[dict[str, Any]]:
+    """Organizations within ``miles`` (great-circle) of (lat, lon), nearest first."""
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise QueryError(f"({lat}, {lon}) is not a valid latitude/longitude.")
+    if not 0 < miles <= 500:
+        raise QueryError("--miles must be greater than 0 and at most 500.")
+    if org_type is not None and org_type not in ORG_TYPES:
+        raise QueryError(
+            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
+        )
+    lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, miles)
+    distance = haversine_miles_sql("$lat", "$lon", "latitude", "longitude")
+    sql = f"""
+        SELECT {_ORG_COLUMNS}, round(distance_miles, 3) AS distance_miles
+        FROM (
+            SELECT *, {distance} AS distance_miles
+            FROM directory.organizations
+            WHERE latitude BETWEEN $lat_min AND $lat_max
+              AND longitude BETWEEN $lon_min AND $lon_max
+              AND ($org_type IS NULL OR org_type = $org_type)
+        ) AS box
+        WHERE distance_miles <= $miles
+        ORDER BY distance_miles, org_id
+        LIMIT $limit
+    """
+    params = {
+        "lat": float(lat), "lon": float(lon), "miles": float(miles), "limit": int(limit),
+        "lat_min": lat_min, "lat_max": lat_max, "lon_min": lon_min, "lon_max": lon_max,
+        "org_type": org_type,
+    }  # fmt: skip
+    with _session(target) as session:
+        return _dicts(session, sql, params)
+
+
+def search(
+    target: Target,
+    text: str,
+    state: str | None = None,
+    service: str | None = None,
+    payment: str | None = None,
+    limit: int = 25,
+) -> list[dict[str, Any]]:
+    """Case-insensitive search over names, DBA names and addresses.
+
+    Ranked: exact name (or DBA name) first, then names starting with the text, then names
+    containing it, then address matches; ties by name.
+    """
+    query = " ".join(text.lower().split())
+    if not query:
+        raise QueryError("Search text is empty.")
+    clauses = _filters(service, payment)
+    extra = "".join(f" AND {c}" for c in clauses)
+    sql = f"""
+        SELECT {_ORG_COLUMNS}, match_rank
+        FROM (
+            SELECT *,
+                CASE
+                    WHEN lower(name) = $q OR contains(search_dba_names, '|' || $q || '|') THEN 0
+                    WHEN starts_with(search_names, $q) OR contains(search_dba_names, '|' || $q) THEN 1
+                    WHEN contains(search_names, $q) THEN 2
+                    ELSE 3
+                END AS match_rank
+            FROM directory.organizations
+            WHERE (contains(search_names, $q) OR contains(search_address, $q))
+              AND ($state IS NULL OR state = $state){extra}
+        ) AS matches
+        ORDER BY match_rank, name, org_id
+        LIMIT $limit
+    """
+    params = {"q": query, "state": normalize_state(state), "limit": int(limit)}
+    with _session(target) as session:
+        return _dicts(session, sql, params)
+
+
+def service_availability(
+    target: Target,
+    state: str,
+    service: str = "mat",
+    payment: str | None = "medicaid",
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Treatment centers in ``state`` offering ``service`` (and accepting ``payment``)."""
+    clauses = _filters(service, payment)
+    where = " AND ".join(["state = $state", *clauses])
+    sql = f"""
+        SELECT {_ORG_COLUMNS}, count(*) OVER () AS total
+        FROM directory.organizations
+        WHERE {where}
+        ORDER BY name, org_id
+        LIMIT $limit
+    """
+    params = {"state": normalize_state(state), "limit": int(limit)}
+    with _session(target) as session:
+        rows = _dicts(session, sql, params)
+    total = int(rows[0].pop("total")) if rows else 0
+    for row in rows[1:]:
+        row.pop("total", None)
+    return {"state": params["state"], "service": service, "payment": payment, "total": total,
+            "organizations": rows}  # fmt: skip
+
+
+def network(target: Target, org_id: str, limit: int = 25) -> list[dict[str, Any]]:
+    """The organizations within 25 miles of ``org_id``, nearest (strongest) first."""
+    sql = """
+        SELECT n.neighbour_rank, n.related_org_id AS org_id, o.name, o.org_type, o.city,
+               o.state, n.distance_miles, n.strength
+        FROM directory.network_relationships AS n
+        JOIN directory.organizations AS o ON o.org_id = n.related_org_id
+        WHERE n.org_id = $org_id
+        ORDER BY n.neighbour_rank
+        LIMIT $limit
+    """
+    with _session(target) as session:
+        return _dicts(session, sql, {"org_id": org_id, "limit": int(limit)})
+
+
+def directory_stats(warehouse: Target, state: str | None = None) -> list[dict[str, Any]]:
+    """Organizations per state and type, with coordinates, contact, MAT and Medicaid counts."""
+    sql = """
+        SELECT state, org_type, organizations, with_coordinates, with_phone, with_website,
+               mat_providers, accepts_medicaid
+        FROM directory.v_organization_summary
+        WHERE $state IS NULL OR state = $state
+        ORDER BY state, org_type
+    """
+    with _session(warehouse) as session:
+        rows = _dicts(session, sql, {"state": normalize_state(state)})
+    return [
+        {k: (int(v) if k not in ("state", "org_type") else v) for k, v in r.items()} for r in rows
+    ]
