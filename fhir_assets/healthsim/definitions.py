@@ -4,6 +4,9 @@ import dagster as dg
 
 from fhir_assets.healthsim import canonical, fhir_link
 from fhir_assets.healthsim.layout import HEALTHSIM_SOURCE, SYNTHEA_SOURCE
+from fhir_assets.healthsim.scenarios import assets as scenario_assets
+from fhir_assets.healthsim.star import assets as star_assets
+from fhir_assets.healthsim.star import checks as star_checks
 
 _readers = dg.AssetSelection.assets(*canonical.CANONICAL_ASSETS)
 
@@ -14,6 +17,12 @@ LANDING_SOURCES: dict[str, dg.AssetSelection] = {
 }
 
 defs = dg.Definitions(
-    assets=[*canonical.CANONICAL_ASSETS, fhir_link.healthsim_fhir_patients],
-    asset_checks=[*canonical.KEY_CHECKS],
+    assets=[
+        *canonical.CANONICAL_ASSETS,
+        fhir_link.healthsim_fhir_patients,
+        scenario_assets.healthsim_scenarios,
+        *star_assets.STAR_ASSETS,
+    ],
+    asset_checks=[*canonical.KEY_CHECKS, *star_checks.STAR_CHECKS],
+    jobs=[scenario_assets.healthsim_legacy_scenario_migration],
 )

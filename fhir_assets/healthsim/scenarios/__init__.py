@@ -1,0 +1,1 @@
+"""Scenario state management: saved entity sets, JSON export/import, legacy migration."""

@@ -1,0 +1,1 @@
+"""The OHDSI-style star schema (schema ``analytics``) and its checks."""

@@ -1,0 +1,131 @@
+"""Checks of the star schema: keys resolve, totals reconcile, every fact row has its date.
+
+Each rule is an ``evaluate_*`` function over a ``WarehouseSession`` (tested directly on a
+deliberately broken warehouse) wrapped by a blocking Dagster asset check.
+"""
+
+from collections.abc import Callable
+
+import dagster as dg
+
+from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession
+
+#: fact -> {foreign key column: dimension table.key column}
+FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {
+    "fact_encounters": {
+        "patient_key": "dim_patient.patient_key",
+        "facility_key": "dim_facility.facility_key",
+        "geography_key": "dim_geography.geography_key",
+        "reason_diagnosis_key": "dim_diagnosis.diagnosis_key",
+        "start_date_key": "dim_date.date_key",
+        "end_date_key": "dim_date.date_key",
+    },
+    "fact_diagnoses": {
+        "patient_key": "dim_patient.patient_key",
+        "diagnosis_key": "dim_diagnosis.diagnosis_key",
+        "facility_key": "dim_facility.facility_key",
+        "geography_key": "dim_geography.geography_key",
+        "onset_date_key": "dim_date.date_key",
+        "resolved_date_key": "dim_date.date_key",
+    },
+    "fact_claims": {
+        "patient_key": "dim_patient.patient_key",
+        "facility_key": "dim_facility.facility_key",
+        "geography_key": "dim_geography.geography_key",
+        "primary_diagnosis_key": "dim_diagnosis.diagnosis_key",
+        "service_date_key": "dim_date.date_key",
+    },
+}
+
+#: fact -> (its primary date key, the canonical table it reconciles with)
+FACT_DATE_KEYS = {
+    "fact_encounters": "start_date_key",
+    "fact_diagnoses": "onset_date_key",
+    "fact_claims": "service_date_key",
+}
+FACT_SOURCES = {
+    "fact_encounters": "healthsim.encounters",
+    "fact_diagnoses": "healthsim.conditions",
+    "fact_claims": "healthsim.claims",
+}
+#: Amount columns that must sum to the cent to the canonical table's.
+RECONCILED_AMOUNTS = {
+    "fact_encounters": ("total_claim_cost", "payer_coverage"),
+    "fact_diagnoses": (),
+    "fact_claims": ("claim_amount", "paid_amount", "outstanding_amount"),
+}
+
+
+def evaluate_foreign_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+    """Every foreign key of ``fact`` is a key of its dimension (the unknown member -1 included)."""
+    unresolved: dict[str, int] = {}
+    for column, target in FACT_FOREIGN_KEYS[fact].items():
+        dim, key = target.split(".")
+        (count,) = session.fetch_rows(
+            f"SELECT count(*) FROM analytics.{fact} AS f "
+            f"WHERE f.{column} IS NULL OR NOT EXISTS "
+            f"(SELECT 1 FROM analytics.{dim} AS d WHERE d.{key} = f.{column})"
+        )[0]
+        unresolved[column] = int(count)
+    return dg.AssetCheckResult(
+        passed=not any(unresolved.values()),
+        metadata={"unresolved_by_column": dg.MetadataValue.json(unresolved)},
+    )
+
+
+def evaluate_reconciliation(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+    """Row count and amount totals of ``fact`` equal its canonical table's, to the cent."""
+    source = FACT_SOURCES[fact]
+    amounts = RECONCILED_AMOUNTS[fact]
+    sums = "".join(f", CAST(coalesce(sum({c}), 0) AS DECIMAL(38, 2))" for c in amounts)
+    fact_row = session.fetch_rows(f"SELECT count(*){sums} FROM analytics.{fact}")[0]
+    source_row = session.fetch_rows(f"SELECT count(*){sums} FROM {source}")[0]
+    metadata: dict[str, object] = {"fact_rows": int(fact_row[0]), "source_rows": int(source_row[0])}
+    for index, column in enumerate(amounts, start=1):
+        metadata[f"fact_{column}"] = str(fact_row[index])
+        metadata[f"source_{column}"] = str(source_row[index])
+    return dg.AssetCheckResult(passed=tuple(fact_row) == tuple(source_row), metadata=metadata)
+
+
+def evaluate_date_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+    """No fact row lacks its primary date key (NULL or the unknown date -1)."""
+    column = FACT_DATE_KEYS[fact]
+    (missing,) = session.fetch_rows(
+        f"SELECT count(*) FROM analytics.{fact} WHERE {column} IS NULL OR {column} = -1"
+    )[0]
+    return dg.AssetCheckResult(
+        passed=missing == 0, metadata={"date_key": column, "rows_without_date": int(missing)}
+    )
+
+
+RULES: dict[str, tuple[Callable[[WarehouseSession, str], dg.AssetCheckResult], str]] = {
+    "foreign_keys_resolve": (
+        evaluate_foreign_keys,
+        "Every foreign key resolves to its dimension or is the unknown member -1.",
+    ),
+    "totals_reconcile": (
+        evaluate_reconciliation,
+        "Row count and amounts equal the canonical table's, to the cent.",
+    ),
+    "date_key_present": (evaluate_date_keys, "No fact row without its date key."),
+}
+
+
+def build_star_check(fact: str, rule: str) -> dg.AssetChecksDefinition:
+    evaluate, description = RULES[rule]
+
+    @dg.asset_check(
+        asset=dg.AssetKey(["analytics", fact]),
+        name=rule,
+        blocking=True,
+        pool=WAREHOUSE_POOL,
+        description=description,
+    )
+    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.session() as session:
+            return evaluate(session, fact)
+
+    return _check
+
+
+STAR_CHECKS = [build_star_check(fact, rule) for fact in FACT_SOURCES for rule in RULES]
