@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from reference_assets.layouts import ADI_SCHEMA, ADI_SOURCE, source_files, validate_headers
+from reference_assets.layouts import (
+    ADI_SCHEMA,
+    ADI_SOURCE,
+    reading,
+    source_files,
+    validate_headers,
+)
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 
 ADI_TABLE = "reference.ref_adi_blockgroup"
@@ -59,7 +65,7 @@ def ref_adi_blockgroup(
     files = source_files(landing.folder(ADI_SOURCE), landing.files(ADI_SOURCE, "*.csv"), "ADI")
     validate_headers(files, list(ADI_SCHEMA))
     context.log.info(f"Loading {ADI_TABLE} from {len(files)} ADI file(s)")
-    with warehouse.session() as session:
+    with warehouse.session() as session, reading("ADI", files):
         session.register_file_view(
             "landing_adi", files, "csv", columns=ADI_SCHEMA, options={"header": True}
         )

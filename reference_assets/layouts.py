@@ -8,8 +8,9 @@ missing, unexpected or reordered columns, before the engine reads a single row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -139,3 +140,24 @@ def source_files(landing_folder: Path, files: Sequence[Path], source: str) -> li
 def is_tract_file(path: Path) -> bool:
     """CDC names its PLACES tract files ``...Census_Tract_Data...``; county files otherwise."""
     return "tract" in path.name.lower()
+
+
+@contextlib.contextmanager
+def reading(source: str, files: Sequence[Path]) -> Iterator[None]:
+    """Turn an engine error while reading landed files into a failure naming them.
+
+    The engine's own message (the file, line, column and value it could not convert) is
+    kept; the committed table is untouched because the replace never happened.
+    """
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        detail = str(exc).strip()
+        raise dg.Failure(
+            description=f"Could not load the {source} file(s) "
+            f"{', '.join(p.name for p in files)} (nothing was loaded): "
+            + "\n".join(detail.splitlines()[:12]),
+            metadata={"files": dg.MetadataValue.json([str(p) for p in files])},
+        ) from exc

@@ -9,6 +9,7 @@ from reference_assets.layouts import (
     PLACES_SOURCE,
     PLACES_TRACT_SCHEMA,
     is_tract_file,
+    reading,
     source_files,
     validate_headers,
 )
@@ -135,7 +136,7 @@ def _load_long(
 ) -> dict:
     validate_headers(files, list(schema))
     context.log.info(f"Loading {table} from {len(files)} PLACES file(s)")
-    with warehouse.session() as session:
+    with warehouse.session() as session, reading("PLACES", files):
         session.register_file_view(view, files, "csv", columns=schema, options={"header": True})
         summary = session.create_table_as(table, sql)
         measures = session.fetch_rows(f"SELECT count(DISTINCT measure_id) FROM {table}")[0][0]

@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from reference_assets.layouts import SVI_SCHEMA, SVI_SOURCE, source_files, validate_headers
+from reference_assets.layouts import (
+    SVI_SCHEMA,
+    SVI_SOURCE,
+    reading,
+    source_files,
+    validate_headers,
+)
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 
@@ -71,7 +77,7 @@ def load_svi(
     files = source_files(landing.folder(SVI_SOURCE), landing.files(SVI_SOURCE, "*.csv"), "SVI")
     validate_headers(files, list(SVI_SCHEMA))
     context.log.info(f"Loading {table} from {len(files)} SVI file(s)")
-    with warehouse.session() as session:
+    with warehouse.session() as session, reading("SVI", files):
         session.register_file_view(
             SVI_VIEW, files, "csv", columns=SVI_SCHEMA, options={"header": True}
         )

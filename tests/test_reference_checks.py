@@ -95,6 +95,24 @@ def test_wrong_svi_header_is_refused_and_nothing_is_half_loaded(
     ) == [(3, "01")]
 
 
+def test_unparsable_value_fails_the_run_naming_file_and_column(
+    landing_dir, materialize_reference, warehouse_path
+):
+    path = landing_dir / "reference/svi/svi_al.csv"
+    path.parent.mkdir(parents=True)
+    svi_rows([1000, 2000]).to_csv(path, index=False)
+    assert materialize_reference("key:reference/ref_svi_county").success
+    frame = svi_rows([1000, 2000]).astype(str)
+    frame.loc[1, "E_TOTPOP"] = "2,0O0"  # a typo the engine cannot read as an integer
+    frame.to_csv(path, index=False)
+    result = materialize_reference("key:reference/ref_svi_county", raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("reference__ref_svi_county")
+    text = failure.user_failure_data.description if failure.user_failure_data else ""
+    assert "svi_al.csv" in text and "E_TOTPOP" in text and "nothing was loaded" in text
+    assert query(warehouse_path, "SELECT sum(e_totpop) FROM reference.ref_svi_county") == [(3000,)]
+
+
 def test_wrong_places_tract_header_is_refused(reference_sample, landing_dir, tmp_path):
     from reference_assets import layouts
 
