@@ -1,0 +1,275 @@
+"""Benchmark of the FHIR Patient mapping: the asset against the engine and a pandas loop.
+
+    DUCKDB_MEMORY_LIMIT=1GB .venv/bin/python benchmarks/fhir_mapping.py --patients 1000000
+    DUCKDB_MEMORY_LIMIT=1GB .venv/bin/python benchmarks/fhir_mapping.py --patients 10000000
+
+Everything is written under ``--workdir`` (default ``/tmp/fhir-bench``). Stages, each in its
+own child process so its peak RSS (``ru_maxrss``) is its own:
+
+1. ``sample``: ``narr-platform sample-data`` patient files (reused when already there);
+2. ``ingest``: materialize ``fhir/patient_data`` (all landing files typed and validated);
+3. ``asset``: materialize ``fhir/fhir_patients`` through Dagster (``execute_in_process``,
+   asset checks excluded): wall time, the mapping throughput the asset reports, peak RSS;
+4. ``bare``: the same mapping as one bare DuckDB ``CREATE TABLE AS`` on the same input in a
+   plain connection with the same settings (the engine's limit);
+5. ``pandas``: what a user would write without the platform: 100,000 rows through pandas and
+   ``fhir.resources`` (build a dict per row, validate, serialise).
+
+The machine may be shared: figures are wall-clock and printed with the ratios measured in
+the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+if str(PROJECT) not in sys.path:
+    sys.path.insert(0, str(PROJECT))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def configure(workdir: Path) -> None:
+    os.environ["DUCKDB_DATABASE_PATH"] = str(workdir / "warehouse.duckdb")
+    os.environ["PLATFORM_LANDING_DIR"] = str(workdir / "landing")
+    os.environ.setdefault("DUCKDB_TEMP_DIRECTORY", str(workdir / "spill"))
+    os.environ.pop("DAGSTER_HOME", None)
+
+
+def stage_sample(workdir: Path, patients: int) -> dict[str, Any]:
+    from fhir_assets.sample import write_patient_files
+
+    marker = workdir / "landing" / f".patients-{patients}"
+    if marker.exists():
+        return {"reused": True, "seconds": 0.0}
+    for old in (workdir / "landing" / "patients").glob("*"):
+        old.unlink()
+    for old in (workdir / "landing").glob(".patients-*"):
+        old.unlink()
+    started = time.perf_counter()
+    files = write_patient_files(workdir / "landing", patients, seed=42)
+    seconds = time.perf_counter() - started
+    marker.touch()
+    size = sum(p.stat().st_size for p in files)
+    return {"reused": False, "seconds": seconds, "files": len(files), "megabytes": size / 1e6}
+
+
+def materialize(keys: list[list[str]]) -> tuple[float, dict[str, Any]]:
+    import dagster as dg
+
+    from narr_platform.definitions import defs
+
+    job_def = dg.define_asset_job(
+        "fhir_benchmark", selection=dg.AssetSelection.assets(*keys).without_checks()
+    )
+    definitions = dg.Definitions.merge(defs(), dg.Definitions(jobs=[job_def]))
+    job = definitions.resolve_job_def("fhir_benchmark")
+    started = time.perf_counter()
+    result = job.execute_in_process()
+    seconds = time.perf_counter() - started
+    assert result.success
+    node = "__".join(keys[-1])
+    metadata = result.asset_materializations_for_node(node)[0].metadata
+    return seconds, {k: v.value for k, v in metadata.items() if not k.startswith("dagster/column")}
+
+
+def stage_ingest() -> dict[str, Any]:
+    seconds, metadata = materialize([["fhir", "patient_data"]])
+    rows = int(metadata["dagster/row_count"])
+    return {"seconds": seconds, "rows": rows, "records_per_second": rows / seconds}
+
+
+def stage_asset() -> dict[str, Any]:
+    seconds, metadata = materialize([["fhir", "fhir_patients"]])
+    return {
+        "seconds": seconds,
+        "rows": int(metadata["dagster/row_count"]),
+        "mapping_seconds": float(metadata["mapping_seconds"]),
+        "records_per_second": float(metadata["records_per_second"]),
+    }
+
+
+def stage_bare() -> dict[str, Any]:
+    """The mapping as one CREATE TABLE AS on a plain DuckDB connection, same settings."""
+    import duckdb
+
+    from fhir_assets.assets import MAPPING_INPUT_SQL
+    from fhir_assets.patient_mapping import (
+        MAPPING_INPUT_VIEW,
+        mapping_input_sql,
+        patient_mapping_sql,
+    )
+    from resources import local_warehouse
+
+    warehouse = local_warehouse()
+    connection = duckdb.connect(warehouse.database_path, config=warehouse.connection_config())
+    try:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS {mapping_input_sql(MAPPING_INPUT_SQL)}"
+        )
+        started = time.perf_counter()
+        connection.execute(
+            "CREATE OR REPLACE TABLE fhir.fhir_patients_bare AS " + patient_mapping_sql()
+        )
+        seconds = time.perf_counter() - started
+        rows = connection.execute("SELECT count(*) FROM fhir.fhir_patients_bare").fetchall()[0][0]
+        connection.execute("DROP TABLE fhir.fhir_patients_bare")
+        connection.execute("CHECKPOINT")
+    finally:
+        connection.close()
+    return {"seconds": seconds, "rows": int(rows), "records_per_second": rows / seconds}
+
+
+def stage_pandas(rows: int) -> dict[str, Any]:
+    """A plain pandas + fhir.resources loop over the same typed rows."""
+    from fhir.resources.R4B.patient import Patient
+
+    from resources import local_warehouse
+
+    with local_warehouse().session() as session:
+        frame = session.fetch_df(
+            "SELECT * FROM fhir.patient_data WHERE reject_reason IS NULL "
+            f"ORDER BY patient_id LIMIT {int(rows)}"
+        )
+    started = time.perf_counter()
+    lines = []
+    for row in frame.itertuples(index=False):
+        resource_dict: dict[str, Any] = {
+            "resourceType": "Patient",
+            "id": row.patient_id,
+            "identifier": [
+                {"use": "usual", "system": row.identifier_system, "value": row.patient_id}
+            ],
+            "gender": row.gender or "unknown",
+        }
+        if row.given_name or row.family_name:
+            name: dict[str, Any] = {"use": "official"}
+            if row.family_name:
+                name["family"] = row.family_name
+            if row.given_name:
+                name["given"] = [row.given_name]
+            resource_dict["name"] = [name]
+        if row.birth_date is not None and str(row.birth_date) != "NaT":
+            resource_dict["birthDate"] = str(row.birth_date)[:10]
+        telecom = [
+            {"system": system, "value": value, "use": "home"}
+            for system, value in (("phone", row.phone), ("email", row.email))
+            if value
+        ]
+        if telecom:
+            resource_dict["telecom"] = telecom
+        if row.address_line or row.city or row.state or row.postal_code:
+            address = {
+                "use": "home",
+                "city": row.city,
+                "state": row.state,
+                "postalCode": row.postal_code,
+            }
+            if row.address_line:
+                address["line"] = [row.address_line]
+            resource_dict["address"] = [{k: v for k, v in address.items() if v}]
+        lines.append(Patient.model_validate(resource_dict).model_dump_json())
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": len(lines), "records_per_second": len(lines) / seconds}
+
+
+def run_child(stage: str, args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--stage",
+        stage,
+        "--patients",
+        str(args.patients),
+        "--workdir",
+        str(args.workdir),
+        "--pandas-rows",
+        str(args.pandas_rows),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stdout[-4000:] + completed.stderr[-4000:])
+        raise SystemExit(f"stage {stage} failed")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=1_000_000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/fhir-bench"))
+    parser.add_argument("--pandas-rows", type=int, default=100_000)
+    parser.add_argument("--stage", choices=["sample", "ingest", "asset", "bare", "pandas"])
+    args = parser.parse_args()
+    args.workdir = args.workdir.resolve()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    configure(args.workdir)
+
+    if args.stage:
+        stages = {
+            "sample": lambda: stage_sample(args.workdir, args.patients),
+            "ingest": stage_ingest,
+            "asset": stage_asset,
+            "bare": stage_bare,
+            "pandas": lambda: stage_pandas(args.pandas_rows),
+        }
+        figures = stages[args.stage]()
+        figures["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps(figures))
+        return
+
+    (args.workdir / "warehouse.duckdb").unlink(missing_ok=True)
+    (args.workdir / "warehouse.duckdb.wal").unlink(missing_ok=True)
+    print(
+        f"FHIR mapping benchmark: {args.patients:,} patients, "
+        f"DUCKDB_MEMORY_LIMIT={os.environ.get('DUCKDB_MEMORY_LIMIT', '(unset)')}, "
+        f"{os.cpu_count()} CPUs, workdir {args.workdir}",
+        flush=True,
+    )
+    results: dict[str, dict[str, Any]] = {}
+    for stage in ("sample", "ingest", "bare", "asset", "pandas"):
+        results[stage] = run_child(stage, args)
+        print(f"  {stage:<7} {json.dumps(results[stage])}", flush=True)
+
+    asset, bare, pandas_loop = results["asset"], results["bare"], results["pandas"]
+    print()
+    print(
+        f"sample files         : {results['sample'].get('seconds', 0):8.1f} s  (reused={results['sample'].get('reused')})"
+    )
+    print(
+        f"patient_data ingest  : {results['ingest']['seconds']:8.1f} s  {results['ingest']['records_per_second']:>12,.0f} records/s  peak RSS {results['ingest']['peak_rss_mb']:,.0f} MB"
+    )
+    print(
+        f"fhir_patients asset  : {asset['seconds']:8.1f} s wall (materialization), mapping {asset['mapping_seconds']:.1f} s = {asset['records_per_second']:>12,.0f} records/s  peak RSS {asset['peak_rss_mb']:,.0f} MB  ({asset['rows']:,} resources)"
+    )
+    print(
+        f"bare DuckDB SQL      : {bare['seconds']:8.1f} s  {bare['records_per_second']:>12,.0f} records/s  peak RSS {bare['peak_rss_mb']:,.0f} MB"
+    )
+    print(
+        f"pandas+fhir.resources: {pandas_loop['seconds']:8.1f} s  {pandas_loop['records_per_second']:>12,.0f} records/s  ({pandas_loop['rows']:,} rows)  peak RSS {pandas_loop['peak_rss_mb']:,.0f} MB"
+    )
+    print()
+    print(
+        f"materialization / bare SQL        : {asset['seconds'] / bare['seconds']:.2f}x  (goal <= 1.5x)"
+    )
+    print(
+        f"mapping throughput                : {asset['records_per_second']:,.0f} records/s (goal >= 1,000,000)"
+    )
+    print(
+        f"asset mapping vs pandas loop      : {asset['records_per_second'] / pandas_loop['records_per_second']:.1f}x faster"
+    )
+    print(f"peak RSS of the materialization   : {asset['peak_rss_mb']:,.0f} MB (goal < 2,048 MB)")
+
+
+if __name__ == "__main__":
+    main()
