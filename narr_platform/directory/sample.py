@@ -375,7 +375,7 @@ class DirectoryGenerator:
     def narr_residences(self) -> Iterator[Any]:
         r = self.rng
         count = self.counts["narr"]
-        duplicates = min(NARR_DUPLICATES, count // 10, len(self.residential_sample))
+        duplicates = min(NARR_DUPLICATES, max(1, count // 10), len(self.residential_sample))
         for i in range(count):
             if i < duplicates:
                 yield self.narr_duplicate(
@@ -489,7 +489,7 @@ def write_directory(request: SampleDataRequest) -> list[Path]:
     written = write_source(folder, TREATMENT, gen.treatment_centers(), treatment_total)
     written += write_source(folder, NARR, gen.narr_residences(), counts["narr"])
     written += write_source(folder, RCC, gen.community("rcc", counts["rcc"], []), counts["rcc"])
-    rco_dups = gen.rcc_sample[: min(RCO_DUPLICATES, counts["rco"] // 10)]
+    rco_dups = gen.rcc_sample[: min(RCO_DUPLICATES, max(1, counts["rco"] // 10))]
     written += write_source(
         folder, RCO, gen.community("rco", counts["rco"], rco_dups), counts["rco"]
     )
