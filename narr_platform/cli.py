@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from fhir_assets.cli import fhir_export
 from fhir_assets.healthsim.scenarios.cli import scenario as healthsim_scenario
 from narr_platform import sample_data
 from narr_platform.directory.cli import COMMANDS as DIRECTORY_COMMANDS
@@ -90,6 +91,7 @@ COMMANDS: list[click.Command] = []
 COMMANDS.append(healthsim_scenario)  # scenario save|load|list|tag|export|import|delete
 COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (narr_platform/directory/cli.py)
 COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
+COMMANDS.append(fhir_export)  # fhir-export (fhir_assets/cli.py)
 for command in COMMANDS:
     main.add_command(command)
 

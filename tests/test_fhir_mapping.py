@@ -8,7 +8,6 @@ import sqlglot
 
 from fhir_assets.patient_mapping import (
     FHIR_PATIENT_COLUMNS,
-    PATIENT_MAPPING_INPUT_COLUMNS,
     map_patients,
     patient_mapping_sql,
 )

@@ -465,3 +465,24 @@ def test_export_without_table_fails_clearly(tmp_path):
     )
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "materialize fhir/fhir_patients first" in failure.step_failure_data.error.message
+
+
+def test_cli_sample_data_and_fhir_export(landing_dir, materialize, tmp_path):
+    from click.testing import CliRunner
+
+    from narr_platform.cli import main
+
+    runner = CliRunner()
+    generated = runner.invoke(
+        main, ["sample-data", "--out", str(landing_dir), "--only", "patients", "--patients", "600"]
+    )
+    assert generated.exit_code == 0, generated.output
+    assert "patients" in generated.output
+    assert len(list((landing_dir / "patients").iterdir())) == 6
+    assert materialize(FHIR).success
+    exported = runner.invoke(main, ["fhir-export", "--out", str(tmp_path / "cli-export")])
+    assert exported.exit_code == 0, exported.output
+    (folder,) = list((tmp_path / "cli-export").iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    lines = (folder / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
+    assert manifest["output"][0]["count"] == len(lines) > 500
