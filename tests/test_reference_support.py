@@ -21,12 +21,21 @@ REFERENCE_SOURCES = ("reference/states", "reference/places", "reference/svi", "r
 FIPS_COLUMN = {"reference/places": "LocationID", "reference/svi": "FIPS", "reference/adi": "FIPS"}
 
 
+_SAMPLES: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def reference_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default reference sample (every county; tracts of AL, CA, DE, PA), written once."""
-    out = tmp_path_factory.mktemp("reference-sample")
-    sample_data.generate(sample_data.SampleDataRequest(out=out), REFERENCE_SOURCES)
-    return out
+    """The default reference sample (every county; tracts of AL, CA, DE, PA), written once.
+
+    Each test module binds this fixture under its own name, so the written folder is
+    remembered here to be generated once per session, not once per module.
+    """
+    if "default" not in _SAMPLES:
+        out = tmp_path_factory.mktemp("reference-sample")
+        sample_data.generate(sample_data.SampleDataRequest(out=out), REFERENCE_SOURCES)
+        _SAMPLES["default"] = out
+    return _SAMPLES["default"]
 
 
 def copy_states(sample: Path, landing: Path, state_fips: Iterable[str]) -> None:
