@@ -17,6 +17,7 @@ from fhir_assets.cli import fhir_export
 from fhir_assets.healthsim.scenarios.cli import scenario as healthsim_scenario
 from narr_platform import sample_data
 from narr_platform.directory.cli import COMMANDS as DIRECTORY_COMMANDS
+from reference_assets.cli import reference_check
 from resources.deployment import PlatformConfigError
 from schedules.cli import OPERATIONS_COMMANDS
 
@@ -92,6 +93,7 @@ COMMANDS.append(healthsim_scenario)  # scenario save|load|list|tag|export|import
 COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (narr_platform/directory/cli.py)
 COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
 COMMANDS.append(fhir_export)  # fhir-export (fhir_assets/cli.py)
+COMMANDS.append(reference_check)  # reference-check (reference_assets/cli.py)
 for command in COMMANDS:
     main.add_command(command)
 

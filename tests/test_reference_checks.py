@@ -310,3 +310,18 @@ def test_block_group_of_an_unknown_county_fails_the_geography_check(
         "SELECT count(*) FROM reference.ref_geography WHERE state_usps = 'DE' "
         "AND adi_national_rank_weighted IS NOT NULL",
     ) == [(3,)]
+
+
+def test_reference_check_command_names_a_bad_header(landing_dir):
+    from click.testing import CliRunner
+
+    from reference_assets.cli import reference_check
+
+    write_adi(landing_dir, adi_rows(("57", "6")))
+    runner = CliRunner()
+    ok = runner.invoke(reference_check, ["--landing", str(landing_dir)])
+    assert ok.exit_code == 0 and "1 of 1 file(s) match" in ok.output
+    write_csv(landing_dir / "reference/adi/bad.csv", ["GISJOIN", "FIPS", "ADI_NATRANK"], [])
+    bad = runner.invoke(reference_check, ["--landing", str(landing_dir)])
+    assert bad.exit_code == 1
+    assert "reference/adi/bad.csv: refused: missing columns ['ADI_STATERNK']" in bad.output
