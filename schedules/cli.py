@@ -232,6 +232,8 @@ def stats_command(state: str | None, run_limit: int, as_json: bool) -> None:
         if runs
         else "  (none recorded)"
     )
+    if report["directory_error"]:
+        click.echo(f"\nDirectory statistics unavailable: {report['directory_error']}")
     if report["directory"] is not None:
         click.echo("\nDirectory by state and type")
         click.echo(

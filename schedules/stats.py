@@ -65,16 +65,26 @@ def recent_runs(instance: dg.DagsterInstance, limit: int = 20) -> list[dict[str,
     return runs
 
 
-def directory_aggregates(warehouse: Any, state: str | None = None) -> list[dict[str, Any]] | None:
-    """The directory engineer's ``directory_stats`` when its module and table exist."""
+def directory_aggregates(
+    warehouse: Any, state: str | None = None
+) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """The directory's ``directory_stats`` (by state and type) when it is loaded.
+
+    Returns ``(rows, None)``, ``(None, None)`` when the directory module or its
+    ``directory.organizations`` table does not exist, or ``(None, reason)`` when the call fails
+    (e.g. a partially loaded directory): the rest of `stats` is still printed.
+    """
     try:
         queries = importlib.import_module("narr_platform.directory.queries")
     except ImportError:
-        return None
+        return None, None
     directory_stats = getattr(queries, "directory_stats", None)
     if directory_stats is None or not warehouse.table_exists("directory.organizations"):
-        return None
-    return list(directory_stats(warehouse, state=state))
+        return None, None
+    try:
+        return list(directory_stats(warehouse, state=state)), None
+    except Exception as exc:  # a half-loaded directory must not hide the other statistics
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
 
 
 def collect_stats(
@@ -98,5 +108,7 @@ def collect_stats(
             dg.DagsterInstance.get() as instance,
         ):
             report["runs"] = recent_runs(instance, run_limit)
-    report["directory"] = directory_aggregates(local_warehouse(read_only=True), state)
+    report["directory"], report["directory_error"] = directory_aggregates(
+        local_warehouse(read_only=True), state
+    )
     return report

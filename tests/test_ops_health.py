@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import dagster as dg
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -142,6 +143,37 @@ def test_stats_lists_tables_sizes_and_recent_runs(warehouse_path, ops_dirs, dags
         and "directory.organizations" in text.output
         and "daily_backup" in text.output
     )
+
+
+def test_stats_include_the_directory_aggregates_when_loaded(warehouse_path, ops_dirs):
+    build_warehouse(warehouse_path, rows=30)
+    result = CliRunner().invoke(main, ["stats", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    # organizations exists but the directory's summary view does not: the reason is shown.
+    assert report["directory"] is None and "v_organization_summary" in report["directory_error"]
+    with duckdb.connect(str(warehouse_path)) as con:  # the view the directory domain builds
+        con.execute(
+            "CREATE VIEW directory.v_organization_summary AS SELECT state, 'treatment' AS org_type, "
+            "count(*) AS organizations, count(*) AS with_coordinates, 0 AS with_phone, "
+            "0 AS with_website, 0 AS mat_providers, 0 AS accepts_medicaid "
+            "FROM directory.organizations GROUP BY state"
+        )
+    report = json.loads(CliRunner().invoke(main, ["stats", "--json", "--state", "CA"]).output)
+    assert report["directory"] == [
+        {
+            "state": "CA",
+            "org_type": "treatment",
+            "organizations": 10,
+            "with_coordinates": 10,
+            "with_phone": 0,
+            "with_website": 0,
+            "mat_providers": 0,
+            "accepts_medicaid": 0,
+        }
+    ]
+    text = CliRunner().invoke(main, ["stats"])
+    assert "Directory by state and type" in text.output
 
 
 def test_stats_without_a_warehouse_says_so(warehouse_path):
