@@ -12,6 +12,7 @@ A file that cannot be read, or whose header names none of the patient columns, r
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -123,8 +124,7 @@ def _quote(name: str) -> str:
 
 
 def _recognise(names: Sequence[str]) -> tuple[str, dict[str, str]]:
-    # normalize_names prefixes SQL keywords with "_" (FIRST -> _first): match without it.
-    lower = {n.strip().lower().lstrip("_"): n for n in names}
+    lower = {n.strip().lower().replace(" ", "_"): n for n in names}
     if set(lower) >= SYNTHEA_SIGNATURE:
         return "synthea", {
             "patient_id": lower["id"],
@@ -181,6 +181,18 @@ def xlsx_as_parquet(path: Path) -> Iterator[Path]:
         yield target
 
 
+def sniff_delimiter(path: Path) -> str | None:
+    """The delimiter of a delimited text file (comma, semicolon, tab or pipe), if clear."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        sample = handle.read(65_536)
+    if "\n" in sample[:-1]:
+        sample = sample[: sample.rfind("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return None
+
+
 def register_landing_file(
     session: WarehouseSession, file: LandingFile, view: str, readable_path: Path
 ) -> RegisteredFile:
@@ -188,7 +200,11 @@ def register_landing_file(
     file_format = "parquet" if file.file_format == "xlsx" else file.file_format
     options: dict[str, object] = {}
     if file_format == "csv":
-        options = {"all_varchar": True, "normalize_names": True}
+        # Header and delimiter are decided here, explicitly, so every engine reads alike.
+        options = {"all_varchar": True, "header": True}
+        delimiter = sniff_delimiter(readable_path)
+        if delimiter:
+            options["delimiter"] = delimiter
     try:
         session.register_file_view(view, [readable_path], file_format, options=options)
         names = [n for n, _ in session.columns(view) if n != "source_file"]
@@ -204,7 +220,7 @@ def register_landing_file(
                 [readable_path],
                 "csv",
                 columns=dict.fromkeys(GENERIC_COLUMNS, "VARCHAR"),
-                options={"header": False},
+                options={**options, "header": False},
             )
             kind, columns = "generic", {c: c for c in GENERIC_COLUMNS}
         if file_format == "json":
