@@ -233,12 +233,14 @@ def main() -> None:
     print(
         f"FHIR mapping benchmark: {args.patients:,} patients, "
         f"DUCKDB_MEMORY_LIMIT={os.environ.get('DUCKDB_MEMORY_LIMIT', '(unset)')}, "
-        f"{os.cpu_count()} CPUs, workdir {args.workdir}",
+        f"{os.cpu_count()} CPUs, workdir {args.workdir}, "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     results: dict[str, dict[str, Any]] = {}
     for stage in ("sample", "ingest", "bare", "asset", "pandas"):
         results[stage] = run_child(stage, args)
+        results[stage]["load_average_after"] = round(os.getloadavg()[0], 1)
         print(f"  {stage:<7} {json.dumps(results[stage])}", flush=True)
 
     asset, bare, pandas_loop = results["asset"], results["bare"], results["pandas"]

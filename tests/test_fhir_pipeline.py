@@ -486,3 +486,19 @@ def test_cli_sample_data_and_fhir_export(landing_dir, materialize, tmp_path):
     manifest = json.loads((folder / "manifest.json").read_text())
     lines = (folder / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
     assert manifest["output"][0]["count"] == len(lines) > 500
+
+
+def test_implausible_birth_and_unparsable_deceased_dates(landing_dir, materialize, warehouse_path):
+    land(
+        landing_dir / "patients",
+        "dates.csv",
+        "patient_id,first_name,last_name,birth_date,gender,deathdate\n"
+        "D1,Very,Old,1800-01-01,F,\n"
+        "D2,Bad,Death,1950-01-01,M,sometime\n"
+        "D3,Good,Death,1950-01-01,M,2001-02-03\n",
+        1_700_000_000,
+    )
+    assert materialize(FHIR).success
+    reasons = dict(rows(warehouse_path, "SELECT patient_id, reason FROM fhir.rejected_patients"))
+    assert reasons == {"D1": "implausible_birth_date", "D2": "unparsable_deceased_date"}
+    assert resources_by_id(warehouse_path)["D3"]["deceasedDateTime"] == "2001-02-03"

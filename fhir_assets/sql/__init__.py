@@ -1,0 +1,1 @@
+"""SQL of the FHIR Patient pipeline, shipped as package data."""
