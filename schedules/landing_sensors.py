@@ -158,7 +158,14 @@ def landing_sensor(
                     },
                 )
             )
-        return dg.SensorResult(run_requests=requests, cursor=outcome.state.to_cursor())
+        if requests:
+            return dg.SensorResult(run_requests=requests, cursor=outcome.state.to_cursor())
+        reason = (
+            f"waiting for {len(outcome.waiting)} file(s) in {folder} to stop changing"
+            if outcome.waiting
+            else f"no new or changed file in {folder}"
+        )
+        return dg.SensorResult(skip_reason=reason, cursor=outcome.state.to_cursor())
 
     return _landing_sensor
 

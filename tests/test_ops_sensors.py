@@ -50,9 +50,13 @@ def test_file_is_processed_once_after_it_settles(states_folder, landing_dir, dag
     sensor = landing_sensor("reference/states", STATES)
     (states_folder / "states.csv").write_text(STATES_CSV)
 
-    requests, cursor = tick(sensor, instance, landing_dir, None)
-    assert requests == []  # first sighting: wait one tick for the size to settle
-    requests, cursor = tick(sensor, instance, landing_dir, cursor)
+    context = dg.build_sensor_context(
+        instance=instance, resources={"landing": LandingZone(root=str(landing_dir))}
+    )
+    first = sensor(context)
+    assert not first.run_requests  # first sighting: wait one tick for the size to settle
+    assert "waiting for 1 file(s)" in first.skip_reason.skip_message
+    requests, cursor = tick(sensor, instance, landing_dir, first.cursor)
     assert len(requests) == 1
     import hashlib
 
@@ -203,3 +207,16 @@ def test_unparseable_file_fails_its_run_naming_the_file(landing_dir, dagster_hom
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "broken.csv" in str(failure.event_specific_data.error)
+
+
+def test_code_location_has_one_sensor_per_landing_folder_of_every_domain():
+    from narr_platform.definitions import defs as code_location
+    from schedules.landing_sensors import loaded_domain_modules
+
+    defs = code_location()
+    modules = loaded_domain_modules()
+    assert reference_assets.definitions in modules
+    folders = merge_landing_sources(getattr(m, "LANDING_SOURCES", {}) for m in modules)
+    names = {s.name for s in defs.sensors if s.name.startswith("landing_")}
+    assert names == {sensor_name(folder) for folder in folders}
+    assert "landing_reference_states_sensor" in names
