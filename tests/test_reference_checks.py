@@ -325,3 +325,35 @@ def test_reference_check_command_names_a_bad_header(landing_dir):
     bad = runner.invoke(reference_check, ["--landing", str(landing_dir)])
     assert bad.exit_code == 1
     assert "reference/adi/bad.csv: refused: missing columns ['ADI_STATERNK']" in bad.output
+
+
+def test_national_county_load_below_3000_counties_fails(
+    reference_sample, landing_dir, materialize_reference
+):
+    places = landing_dir / "reference/places"
+    places.mkdir(parents=True)
+    county = next((reference_sample / "reference/places").glob("*County*"))
+    frame = pd.read_csv(county, dtype=str, keep_default_na=False)
+    dropped = sorted(set(frame["LocationID"]) - {"59"})[::10]  # every tenth county
+    frame[~frame["LocationID"].isin(dropped)].to_csv(places / county.name, index=False)
+    result = materialize_reference("key:reference/ref_places_county", raise_on_error=False)
+    evaluation = check_results(result)[("ref_places_county", "counties_cover_states")]
+    assert not evaluation.passed
+    assert evaluation.metadata["national_load"].value is True
+    assert evaluation.metadata["counties"].value == 3235 - len(dropped) < 3000
+
+
+def test_sample_files_are_deterministic_for_a_seed(tmp_path):
+    from narr_platform import sample_data
+    from reference_assets.sample_universe import build_universe
+
+    def generate(name: str, seed: int) -> dict[str, bytes]:
+        build_universe.cache_clear()  # rebuild the geography from the seed too
+        out = tmp_path / name
+        request = sample_data.SampleDataRequest(out=out, seed=seed)
+        sample_data.generate(request, ("reference/adi", "reference/svi"))
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.csv"))}
+
+    first, again, other = generate("a", 42), generate("b", 42), generate("c", 43)
+    assert first == again
+    assert first.keys() == other.keys() and first != other
