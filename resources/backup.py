@@ -271,6 +271,14 @@ def create_backup(
                 source, tmp_path, compression_level
             )
         os.replace(tmp_path, backup_path)
+    except duckdb.IOException as exc:
+        tmp_path.unlink(missing_ok=True)
+        if "lock" not in str(exc).lower():
+            raise
+        raise BackupError(
+            f"Another process kept {source} locked past the wait limit; no backup was taken. "
+            f"DuckDB says: {str(exc).splitlines()[0]}"
+        ) from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from narr_platform.cli import main
 from resources.backup import (
+    BackupError,
     RestoreError,
     apply_retention,
     create_backup,
@@ -286,3 +287,32 @@ def test_backup_of_a_missing_warehouse_fails_with_its_path(warehouse_path, ops_d
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert f"No warehouse file at {warehouse_path}" in str(failure.event_specific_data.error)
+
+
+def test_backup_waits_for_another_writer_to_release_the_database(warehouse_path, ops_dirs):
+    """A writer outside Dagster's pool holds the file: the backup waits, then copies it whole."""
+    import threading
+
+    build_warehouse(warehouse_path, rows=1_000)
+    holder = hold_database(warehouse_path)
+    release = threading.Timer(1.5, holder.kill)
+    release.start()
+    try:
+        warehouse = DuckDBWarehouse(database_path=str(warehouse_path), lock_timeout_seconds=30)
+        backup = create_backup(warehouse.connect, warehouse_path, ops_dirs[0], "daily")
+    finally:
+        release.cancel()
+        holder.kill()
+        holder.wait()
+    assert backup.manifest["tables"]["directory.organizations"]["rows"] == 1_000
+    assert backup.checksum_ok()
+
+    short = DuckDBWarehouse(database_path=str(warehouse_path), lock_timeout_seconds=0.5)
+    holder = hold_database(warehouse_path)
+    try:
+        with pytest.raises(BackupError, match=r"kept .* locked.*PID"):
+            create_backup(short.connect, warehouse_path, ops_dirs[0], "weekly")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not list((ops_dirs[0] / "weekly").glob("*"))  # no partial file left behind
