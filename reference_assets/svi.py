@@ -30,17 +30,19 @@ def _svi_value(name: str) -> str:
     return f"nullif({name}, -999) AS {column}"
 
 
-# Rows of one file: a file holding one state is ranked within that state, a file holding
-# several states is the national file (ranked nationally). The two are never mixed.
+# Rows of one file: CDC's national files are named ..._US.csv / ..._US_county.csv, and a
+# file holding several states can only be national; any other file is a state file, ranked
+# within its state. The scope is recorded per row; the two are never mixed.
 SVI_SELECT = """
 WITH typed AS (
     SELECT
         *,
         CASE WHEN length(trim(FIPS)) <= 5 THEN lpad(trim(FIPS), 5, '0')
              ELSE lpad(trim(FIPS), 11, '0') END AS fips_code,
-        CASE WHEN min(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
-                  = max(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
-             THEN 'state' ELSE 'national' END AS svi_rank_scope
+        CASE WHEN regexp_matches(lower(source_file), '(^|/|_)us(_|[.])[^/]*$')
+                  OR min(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
+                     <> max(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
+             THEN 'national' ELSE 'state' END AS svi_rank_scope
     FROM landing_svi
 )
 SELECT

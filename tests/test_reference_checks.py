@@ -310,6 +310,15 @@ def test_block_group_of_an_unknown_county_fails_the_geography_check(
         "SELECT count(*) FROM reference.ref_geography WHERE state_usps = 'DE' "
         "AND adi_national_rank_weighted IS NOT NULL",
     ) == [(3,)]
+    # The national county file cut to one state is still nationally ranked (by its name);
+    # the Delaware tract file, one state, is ranked within the state.
+    assert query(
+        warehouse_path,
+        "SELECT DISTINCT svi_rank_scope FROM reference.ref_geography WHERE state_usps = 'DE'",
+    ) == [("national",)]
+    assert query(warehouse_path, "SELECT DISTINCT svi_rank_scope FROM reference.ref_svi_tract") == [
+        ("state",)
+    ]
 
 
 def test_reference_check_command_names_a_bad_header(landing_dir):
