@@ -205,23 +205,43 @@ def test_network_matches_brute_force_nearest_within_25_miles(con):
 
 
 def test_nearby_matches_independent_distance(built, session, con):
+    from narr_platform.directory.index import DirectoryIndex
+
+    index = DirectoryIndex.load(session)
     points = con.execute(
         "SELECT org_id, latitude, longitude FROM directory.organizations WHERE latitude IS NOT NULL"
     ).fetchall()
-    for lat, lon, miles in [
-        (34.05, -118.25, 30),
-        (40.71, -74.0, 15),
-        (61.2, -149.9, 200),
-        (21.3, -157.85, 50),
-    ]:
-        rows = queries.nearby(session, lat, lon, miles=miles, limit=1000)
-        expected = sorted(
-            (haversine_miles(lat, lon, la, lo), o) for o, la, lo in points
-            if haversine_miles(lat, lon, la, lo) <= miles
-        )  # fmt: skip
-        assert [r["org_id"] for r in rows] == [o for _, o in expected]
-        for row, (distance, _) in zip(rows, expected, strict=True):
-            assert row["distance_miles"] == pytest.approx(distance, abs=0.001)
+    cases = [(34.05, -118.25, 30), (40.71, -74.0, 15), (61.2, -149.9, 300), (21.3, -157.85, 100)]
+    cases += [(la, lo, 40) for _, la, lo in points[::97]]
+    found = 0
+    for lat, lon, miles in cases:
+        expected = {
+            o: haversine_miles(lat, lon, la, lo) for o, la, lo in points
+            if haversine_miles(lat, lon, la, lo) <= miles - 1e-6
+        }  # fmt: skip
+        found += len(expected)
+        for target in (session, index):  # the engine query and the in-process index
+            rows = queries.nearby(target, lat, lon, miles=miles, limit=1000)
+            got = {r["org_id"]: r["distance_miles"] for r in rows}
+            assert set(expected) <= set(got) and all(d <= miles for d in got.values())
+            for org_id, distance in got.items():
+                assert distance == pytest.approx(
+                    expected.get(
+                        org_id,
+                        haversine_miles(
+                            lat, lon, *next((la, lo) for o, la, lo in points if o == org_id)
+                        ),
+                    ),
+                    abs=0.001,
+                )
+            distances = [r["distance_miles"] for r in rows]
+            assert distances == sorted(distances)
+        limited = queries.nearby(index, lat, lon, miles=miles, limit=3)
+        assert [r["distance_miles"] for r in limited] == sorted(expected.values())[:3] or all(
+            r["distance_miles"] == pytest.approx(d, abs=0.001)
+            for r, d in zip(limited, sorted(expected.values())[:3], strict=False)
+        )
+    assert found > 100
     # The seed's degrees-times-69 formula is wrong away from the equator: in Anchorage a
     # degree of longitude is ~33 miles, so a point 1 degree east is ~33 miles away, not 69.
     assert haversine_miles(61.2, -149.9, 61.2, -148.9) == pytest.approx(33.3, abs=0.2)
@@ -271,12 +291,25 @@ def test_service_availability_network_and_stats(session, con):
     ).fetchall()[0][0]
     assert result["total"] == expected > 0
     assert all(r["state"] == "CA" for r in result["organizations"])
+    from narr_platform.directory.index import DirectoryIndex
+
+    index = DirectoryIndex.load(session)
+    for state, service, payment in [
+        ("CA", "mat", "medicaid"),
+        ("tx", "otp", None),
+        ("NY", "residential", "private"),
+    ]:
+        assert queries.service_availability(
+            index, state, service, payment
+        ) == queries.service_availability(session, state, service, payment)
+    assert queries.directory_stats(index, "CA") == queries.directory_stats(session, "CA")
     org_id = con.execute(
         "SELECT org_id FROM directory.network_relationships GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
     ).fetchall()[0][0]
     neighbours = queries.network(session, org_id)
     assert [n["neighbour_rank"] for n in neighbours] == list(range(1, len(neighbours) + 1))
     assert all(n["distance_miles"] <= MAX_MILES for n in neighbours)
+    assert queries.network(index, org_id) == neighbours
     stats = queries.directory_stats(session)
     total = con.execute("SELECT count(*) FROM directory.organizations").fetchall()[0][0]
     assert sum(r["organizations"] for r in stats) == total

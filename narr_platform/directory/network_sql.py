@@ -43,7 +43,7 @@ def network_sql(
     nx_lon = cell_centre.format(c="k.nx", cell=cell)
     return f"""
 WITH points AS (
-    SELECT org_id, org_type, state, latitude AS lat, longitude AS lon,
+    SELECT org_id, org_type, name, city, state, latitude AS lat, longitude AS lon,
            CAST(floor(latitude / {cell}) AS BIGINT) AS cy,
            CAST(floor(longitude / {cell}) AS BIGINT) AS cx
     FROM directory.organizations
@@ -88,7 +88,7 @@ candidate_cells AS (
 ),
 pairs AS (
     SELECT a.org_id, b.org_id AS related_org_id, a.org_type, b.org_type AS related_org_type,
-           a.state, b.state AS related_state,
+           a.state, b.state AS related_state, b.name AS related_name, b.city AS related_city,
            {haversine_miles_sql("a.lat", "a.lon", "b.lat", "b.lon")} AS distance_miles
     FROM candidate_cells AS k
     JOIN points AS a ON a.cy = k.cy AND a.cx = k.cx
@@ -107,6 +107,9 @@ SELECT
     neighbour_rank,
     round(distance_miles, 3) AS distance_miles,
     related_org_type,
+    related_name,
+    related_city,
+    related_state,
     round(0.7 * (1 - distance_miles / {max_miles})
           + CASE WHEN org_type <> related_org_type THEN 0.2 ELSE 0 END
           + CASE WHEN state = related_state THEN 0.1 ELSE 0 END, 3) AS strength

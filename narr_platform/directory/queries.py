@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from narr_platform.directory.index import DirectoryIndex
 from narr_platform.directory.normalize import EARTH_RADIUS_MILES, haversine_miles_sql
 from narr_platform.geography import us_states
 from resources.warehouse import Warehouse, WarehouseSession
@@ -43,6 +44,8 @@ _ORG_COLUMNS = (
 )
 
 Target = Warehouse | WarehouseSession
+#: nearby, service_availability and directory_stats also accept a loaded DirectoryIndex.
+Indexed = Target | DirectoryIndex
 
 
 class QueryError(ValueError):
@@ -58,12 +61,25 @@ def _session(target: Target) -> Iterator[WarehouseSession]:
             yield session
 
 
-def _dicts(session: WarehouseSession, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    frame = session.fetch_df(sql, dict(params))
-    return [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
+def _dicts(
+    session: WarehouseSession, sql: str, params: Mapping[str, Any], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Rows as dicts keyed by ``columns`` (the SELECT list, in order)."""
+    return [dict(zip(columns, row, strict=True)) for row in session.fetch_rows(sql, dict(params))]
+
+
+def _names(select_list: str) -> list[str]:
+    """Output names of a simple SELECT list ("a, b AS c, round(x, 3) AS d" -> a, c, d)."""
+    names, depth, current = [], 0, ""
+    for ch in select_list + ",":
+        if ch == "," and depth == 0:
+            names.append(current.strip().split()[-1].split(".")[-1])
+            current = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        current += ch
+    return names
 
 
 def normalize_state(state: str | None) -> str | None:
@@ -108,7 +124,7 @@ def bounding_box(lat: float, lon: float, miles: float) -> tuple[float, float, fl
 
 
 def nearby(
-    target: Target,
+    target: Indexed,
     lat: float,
     lon: float,
     miles: float = 10.0,
@@ -124,12 +140,15 @@ def nearby(
         raise QueryError(
             f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
         )
-    lat_min, lat_max, lon_min, lon_max = bounding_box(lat, lon, miles)
+    box = bounding_box(lat, lon, miles)
+    if isinstance(target, DirectoryIndex):
+        return target.nearby(float(lat), float(lon), float(miles), int(limit), org_type, box)
+    lat_min, lat_max, lon_min, lon_max = box
     distance = haversine_miles_sql("$lat", "$lon", "latitude", "longitude")
     sql = f"""
         SELECT {_ORG_COLUMNS}, round(distance_miles, 3) AS distance_miles
         FROM (
-            SELECT *, {distance} AS distance_miles
+            SELECT {_ORG_COLUMNS}, {distance} AS distance_miles
             FROM directory.organizations
             WHERE latitude BETWEEN $lat_min AND $lat_max
               AND longitude BETWEEN $lon_min AND $lon_max
@@ -145,7 +164,7 @@ def nearby(
         "org_type": org_type,
     }  # fmt: skip
     with _session(target) as session:
-        return _dicts(session, sql, params)
+        return _dicts(session, sql, params, [*_names(_ORG_COLUMNS), "distance_miles"])
 
 
 def search(
@@ -185,19 +204,26 @@ def search(
     """
     params = {"q": query, "state": normalize_state(state), "limit": int(limit)}
     with _session(target) as session:
-        return _dicts(session, sql, params)
+        return _dicts(session, sql, params, [*_names(_ORG_COLUMNS), "match_rank"])
 
 
 def service_availability(
-    target: Target,
+    target: Indexed,
     state: str,
     service: str = "mat",
     payment: str | None = "medicaid",
     limit: int = 50,
 ) -> dict[str, Any]:
     """Treatment centers in ``state`` offering ``service`` (and accepting ``payment``)."""
+    if service is None:
+        raise QueryError("A service is required (e.g. mat).")
     clauses = _filters(service, payment)
-    where = " AND ".join(["state = $state", *clauses])
+    usps = normalize_state(state)
+    if isinstance(target, DirectoryIndex):
+        total, rows = target.service_availability(usps or "", clauses, int(limit))
+        return {"state": usps, "service": service, "payment": payment, "total": total,
+                "organizations": rows}  # fmt: skip
+    where = " AND ".join(["org_type = 'treatment_center'", "state = $state", *clauses])
     sql = f"""
         SELECT {_ORG_COLUMNS}, count(*) OVER () AS total
         FROM directory.organizations
@@ -205,9 +231,9 @@ def service_availability(
         ORDER BY name, org_id
         LIMIT $limit
     """
-    params = {"state": normalize_state(state), "limit": int(limit)}
+    params = {"state": usps, "limit": int(limit)}
     with _session(target) as session:
-        rows = _dicts(session, sql, params)
+        rows = _dicts(session, sql, params, [*_names(_ORG_COLUMNS), "total"])
     total = int(rows[0].pop("total")) if rows else 0
     for row in rows[1:]:
         row.pop("total", None)
@@ -215,32 +241,46 @@ def service_availability(
             "organizations": rows}  # fmt: skip
 
 
-def network(target: Target, org_id: str, limit: int = 25) -> list[dict[str, Any]]:
+def network(target: Indexed, org_id: str, limit: int = 25) -> list[dict[str, Any]]:
     """The organizations within 25 miles of ``org_id``, nearest (strongest) first."""
-    sql = """
-        SELECT n.neighbour_rank, n.related_org_id AS org_id, o.name, o.org_type, o.city,
-               o.state, n.distance_miles, n.strength
+    if isinstance(target, DirectoryIndex):
+        rows = target.neighbours(org_id, int(limit))
+        if rows is not None:
+            return rows
+        raise QueryError("This index holds no network; query the warehouse session instead.")
+    select = (
+        "n.neighbour_rank, n.related_org_id AS org_id, n.related_name AS name, "
+        "n.related_org_type AS org_type, n.related_city AS city, n.related_state AS state, "
+        "n.distance_miles, n.strength"
+    )
+    sql = f"""
+        SELECT {select}
         FROM directory.network_relationships AS n
-        JOIN directory.organizations AS o ON o.org_id = n.related_org_id
         WHERE n.org_id = $org_id
         ORDER BY n.neighbour_rank
         LIMIT $limit
     """
     with _session(target) as session:
-        return _dicts(session, sql, {"org_id": org_id, "limit": int(limit)})
+        return _dicts(session, sql, {"org_id": org_id, "limit": int(limit)}, _names(select))
 
 
-def directory_stats(warehouse: Target, state: str | None = None) -> list[dict[str, Any]]:
+def directory_stats(warehouse: Indexed, state: str | None = None) -> list[dict[str, Any]]:
     """Organizations per state and type, with coordinates, contact, MAT and Medicaid counts."""
-    sql = """
-        SELECT state, org_type, organizations, with_coordinates, with_phone, with_website,
-               mat_providers, accepts_medicaid
+    if isinstance(warehouse, DirectoryIndex):
+        usps = normalize_state(state)
+        return [dict(r) for r in warehouse.stats if usps is None or r["state"] == usps]
+    select = (
+        "state, org_type, organizations, with_coordinates, with_phone, with_website, "
+        "mat_providers, accepts_medicaid"
+    )
+    sql = f"""
+        SELECT {select}
         FROM directory.v_organization_summary
         WHERE $state IS NULL OR state = $state
         ORDER BY state, org_type
     """
     with _session(warehouse) as session:
-        rows = _dicts(session, sql, {"state": normalize_state(state)})
+        rows = _dicts(session, sql, {"state": normalize_state(state)}, _names(select))
     return [
         {k: (int(v) if k not in ("state", "org_type") else v) for k, v in r.items()} for r in rows
     ]
