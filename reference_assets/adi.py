@@ -8,6 +8,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    zero_pad,
 )
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 
@@ -18,7 +19,7 @@ ADI_TABLE = "reference.ref_adi_blockgroup"
 ADI_SQL = """
 WITH raw AS (
     SELECT
-        lpad(trim(FIPS), 12, '0') AS blockgroup_fips,
+        {fips} AS blockgroup_fips,
         trim(GISJOIN) AS gisjoin,
         upper(trim(ADI_NATRANK)) AS national_text,
         upper(trim(ADI_STATERNK)) AS state_text,
@@ -43,7 +44,7 @@ SELECT
     state_text AS adi_state_rank_text,
     source_file
 FROM raw
-"""
+""".replace("{fips}", zero_pad("FIPS", 12))
 
 
 @dg.asset(

@@ -71,6 +71,16 @@ SVI_SCHEMA: dict[str, str] = SVI_2022_SCHEMA
 ADI_SUPPRESSION_CODES: tuple[str, ...] = ("GQ", "PH", "GQ-PH", "QDI")
 
 
+def zero_pad(column: str, width: int) -> str:
+    """SQL restoring a FIPS code's lost leading zeros; never truncates a longer value.
+
+    (``lpad`` alone would cut a too-long code to ``width``; left as is, the FIPS check
+    reports it instead.)
+    """
+    value = f"trim({column})"
+    return f"CASE WHEN length({value}) < {width} THEN lpad({value}, {width}, '0') ELSE {value} END"
+
+
 class HeaderMismatch(dg.Failure):
     """A landed file whose header is not the expected layout; nothing was loaded."""
 

@@ -12,6 +12,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    zero_pad,
 )
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
 
@@ -47,8 +48,8 @@ _MEASURE_COLUMNS = """
 # county, so it is counted in the materialization metadata rather than loaded here.
 PLACES_COUNTY_SQL = f"""
 SELECT
-    lpad(trim(LocationID), 5, '0') AS county_fips,
-    substr(lpad(trim(LocationID), 5, '0'), 1, 2) AS state_fips,
+    {zero_pad("LocationID", 5)} AS county_fips,
+    substr({zero_pad("LocationID", 5)}, 1, 2) AS state_fips,
     trim(LocationName) AS county_name,{_MEASURE_COLUMNS}
 FROM landing_places_county
 WHERE upper(trim(StateAbbr)) <> 'US'
@@ -60,9 +61,9 @@ PLACES_NATIONAL_ROWS_SQL = (
 
 PLACES_TRACT_SQL = f"""
 SELECT
-    lpad(trim(LocationID), 11, '0') AS tract_fips,
-    lpad(trim(CountyFIPS), 5, '0') AS county_fips,
-    substr(lpad(trim(CountyFIPS), 5, '0'), 1, 2) AS state_fips,
+    {zero_pad("LocationID", 11)} AS tract_fips,
+    {zero_pad("CountyFIPS", 5)} AS county_fips,
+    substr({zero_pad("CountyFIPS", 5)}, 1, 2) AS state_fips,
     trim(CountyName) AS county_name,{_MEASURE_COLUMNS}
 FROM landing_places_tract
 """

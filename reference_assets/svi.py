@@ -8,6 +8,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    zero_pad,
 )
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
@@ -22,7 +23,7 @@ def _svi_value(name: str) -> str:
     column = name.lower()
     padded = {"ST": 2, "STCNTY": 5}
     if name in padded:
-        return f"lpad(trim({name}), {padded[name]}, '0') AS {column}"
+        return f"{zero_pad(name, padded[name])} AS {column}"
     if name == "FIPS":
         return f"fips_code AS {column}"
     if name in SVI_TEXT_COLUMNS:
@@ -37,11 +38,12 @@ SVI_SELECT = """
 WITH typed AS (
     SELECT
         *,
-        CASE WHEN length(trim(FIPS)) <= 5 THEN lpad(trim(FIPS), 5, '0')
-             ELSE lpad(trim(FIPS), 11, '0') END AS fips_code,
+        CASE WHEN length(trim(FIPS)) <= 5 THEN {county_fips}
+             ELSE {tract_fips} END AS fips_code,
+        {state_fips} AS state_code,
         CASE WHEN regexp_matches(lower(source_file), '(^|/|_)us(_|[.])[^/]*$')
-                  OR min(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
-                     <> max(lpad(trim(ST), 2, '0')) OVER (PARTITION BY source_file)
+                  OR min({state_fips}) OVER (PARTITION BY source_file)
+                     <> max({state_fips}) OVER (PARTITION BY source_file)
              THEN 'national' ELSE 'state' END AS svi_rank_scope
     FROM landing_svi
 )
@@ -54,17 +56,25 @@ FROM typed
 WHERE {geography}
 """
 
+_CODES = {
+    "county_fips": zero_pad("FIPS", 5),
+    "tract_fips": zero_pad("FIPS", 11),
+    "state_fips": zero_pad("ST", 2),
+}
+
 SVI_COUNTY_SQL = SVI_SELECT.format(
-    keys="fips_code AS county_fips, lpad(trim(ST), 2, '0') AS state_fips",
+    **_CODES,
+    keys="fips_code AS county_fips, state_code AS state_fips",
     columns=",\n    ".join(_svi_value(name) for name in SVI_2022_COLUMNS),
-    geography="length(fips_code) = 5",
+    geography="fips_code IS NULL OR length(fips_code) <= 5",  # a NULL FIPS fails key_unique
 )
 
 SVI_TRACT_SQL = SVI_SELECT.format(
+    **_CODES,
     keys="fips_code AS tract_fips, substr(fips_code, 1, 5) AS county_fips, "
-    "lpad(trim(ST), 2, '0') AS state_fips",
+    "state_code AS state_fips",
     columns=",\n    ".join(_svi_value(name) for name in SVI_2022_COLUMNS),
-    geography="length(fips_code) = 11",
+    geography="length(fips_code) > 5",
 )
 
 

@@ -190,12 +190,21 @@ def test_fips_keep_leading_zeros_and_bad_fips_fail(
         "SELECT blockgroup_fips, county_fips, state_fips FROM reference.ref_adi_blockgroup",
     ) == [("010010201001", "01001", "01")]
 
-    write_adi(landing_dir, [["G06003700201001", "06037A201001", "40", "4"]], name="adi.csv")
+    # A letter in a code, and a 13-digit code: neither is cut or hidden, both are reported.
+    write_adi(
+        landing_dir,
+        [
+            ["G06003700201001", "06037A201001", "40", "4"],
+            ["G06003700201002", "0603700201002", "41", "4"],
+        ],
+        name="adi.csv",
+    )
     result = materialize_reference(ADI_KEY, raise_on_error=False)
     evaluation = check_results(result)[("ref_adi_blockgroup", "fips_format")]
     assert not evaluation.passed
-    assert evaluation.metadata["bad_fips_rows"].value == 1
+    assert evaluation.metadata["bad_fips_rows"].value == 2
     assert "06037A201001" in evaluation.metadata["examples"].value
+    assert "0603700201002" in evaluation.metadata["examples"].value
 
 
 def test_key_unique_check_fails_on_a_file_landed_twice(landing_dir, materialize_reference):
