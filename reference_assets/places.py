@@ -1,6 +1,7 @@
 """CDC PLACES model-based health estimates, long (typed) and wide, per county and tract."""
 
 import re
+from pathlib import Path
 
 import dagster as dg
 
@@ -88,7 +89,8 @@ GROUP BY {key}
 def wide_sql(session: WarehouseSession, long_table: str, key: str) -> tuple[str, int]:
     """The pivot query of a long PLACES table, built from the measures it holds."""
     pairs = session.fetch_rows(
-        f"SELECT DISTINCT measure_id, data_value_type_id FROM {long_table} ORDER BY 1, 2"
+        f"SELECT DISTINCT measure_id, data_value_type_id FROM {long_table} "
+        "WHERE measure_id IS NOT NULL AND data_value_type_id IS NOT NULL ORDER BY 1, 2"
     )
     columns = []
     for measure_id, type_id in pairs:
@@ -108,13 +110,14 @@ def wide_sql(session: WarehouseSession, long_table: str, key: str) -> tuple[str,
     return sql, len(columns)
 
 
-def _places_files(landing: LandingZone, tract: bool) -> list:
+def _places_files(landing: LandingZone, tract: bool) -> list[Path]:
     files = [f for f in landing.files(PLACES_SOURCE, "*.csv") if is_tract_file(f) == tract]
     kind = "PLACES tract" if tract else "PLACES county"
     return source_files(landing.folder(PLACES_SOURCE), files, kind)
 
 
-def _asset(name: str, description: str, deps: list | None = None):
+def _asset(name: str, description: str, deps: list[dg.AssetsDefinition] | None = None):
+    """The decorator every PLACES asset shares (key, group, owner, kinds, pool)."""
     return dg.asset(
         key=["reference", name],
         group_name="reference",
@@ -129,7 +132,7 @@ def _asset(name: str, description: str, deps: list | None = None):
 def _load_long(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
-    files: list,
+    files: list[Path],
     schema: dict[str, str],
     view: str,
     table: str,
