@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import narr_platform.directory.definitions as directory
 from narr_platform.directory import checks, queries
-from narr_platform.directory.network_sql import MAX_MILES, MAX_NEIGHBORS
+from narr_platform.directory.network_rounds import MAX_MILES, MAX_NEIGHBORS
 from resources import DuckDBWarehouse, LandingZone
 from tests.conftest import generate_sample
 
@@ -444,3 +444,30 @@ def test_row_count_drop_fails_after_a_shrunken_load(tmp_path):
     drop = next(e for e in result.get_asset_check_evaluations() if e.check_name == "row_count_drop")
     assert not drop.passed
     assert drop.metadata["current_rows"].value < 0.9 * drop.metadata["previous_rows"].value
+
+
+def test_network_rounds_from_half_a_mile_give_the_same_result(built, tmp_path, monkeypatch):
+    """Dense directories start at 0.5 miles and resolve organizations round by round; the
+    result must equal the single 25-mile round checked against brute force above."""
+    from narr_platform.directory import network_rounds
+
+    monkeypatch.setattr(network_rounds, "starting_radius", lambda organizations: 0.5)
+    copy = tmp_path / "rounds.duckdb"
+    shutil.copy(built["db"], copy)
+    defs = _definitions(copy, built["root"] / "landing")
+    result = _run(defs, dg.DagsterInstance.ephemeral(), "key:directory/network_relationships")
+    assert result.success
+    resolved = result.asset_materializations_for_node("directory__network_relationships")[0]
+    assert list(resolved.metadata["resolved_by_radius"].value) == [
+        "0.5 mi", "1 mi", "2 mi", "4 mi", "8 mi", "16 mi", "25 mi",
+    ]  # fmt: skip
+    with duckdb.connect(str(copy), read_only=True) as con:
+        con.execute(f"ATTACH '{built['db']}' AS original (READ_ONLY)")
+        differences = con.execute(
+            "SELECT count(*) FROM directory.network_relationships AS a "
+            "FULL JOIN original.directory.network_relationships AS b USING (org_id, related_org_id) "
+            "WHERE a.org_id IS NULL OR b.org_id IS NULL OR a.neighbour_rank <> b.neighbour_rank "
+            "OR a.distance_miles <> b.distance_miles OR a.strength <> b.strength"
+        ).fetchall()[0][0]
+        total = con.execute("SELECT count(*) FROM directory.network_relationships").fetchall()[0][0]
+    assert differences == 0 and total > 0

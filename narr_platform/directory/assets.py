@@ -4,7 +4,7 @@ import time
 
 import dagster as dg
 
-from narr_platform.directory import network_sql, organizations_sql, views_sql
+from narr_platform.directory import network_rounds, organizations_sql, views_sql
 from narr_platform.directory.staging import GROUP, OWNERS, STAGING_ASSETS
 from resources import WAREHOUSE_POOL, Warehouse
 
@@ -98,9 +98,9 @@ NETWORK_KEY = dg.AssetKey(["directory", "network_relationships"])
     kinds={"duckdb", "sql"},
     pool=WAREHOUSE_POOL,
     description=(
-        f"For each organization with coordinates, its nearest {network_sql.MAX_NEIGHBORS} "
-        f"organizations within {network_sql.MAX_MILES:g} miles (great-circle distance), with "
-        "rank, distance and a 0-1 strength score (proximity, complementary type, same "
+        f"For each organization with coordinates, its nearest {network_rounds.MAX_NEIGHBORS} "
+        f"organizations within {network_rounds.MAX_MILES:g} miles (great-circle distance), "
+        "with rank, distance and a 0-1 strength score (proximity, complementary type, same "
         "state). Precomputed so a network lookup is a read of one organization's rows."
     ),
 )
@@ -108,9 +108,22 @@ def network_relationships(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     started = time.monotonic()
+    resolved_by_radius: dict[str, int] = {}
     with warehouse.session() as session:
+        for sql in network_rounds.SETUP_SQL:
+            session.execute(sql)
+        organizations = session.row_count("net_open")
+        for radius, pairs_sql, keep_sql, close_sql in network_rounds.rounds(organizations):
+            session.execute(pairs_sql)
+            session.execute(keep_sql)
+            session.execute(close_sql)
+            still_open = session.row_count("net_open")
+            resolved_by_radius[f"{radius:g} mi"] = (
+                organizations - still_open - sum(resolved_by_radius.values())
+            )
+            context.log.info(f"radius {radius:g} mi: {still_open} organizations still open")
         summary = session.create_table_as(
-            "directory.network_relationships", network_sql.network_sql()
+            "directory.network_relationships", network_rounds.NETWORK_SQL
         )
         orgs_with_network, avg_neighbours = session.fetch_rows(
             "SELECT count(DISTINCT org_id), round(count(*) / greatest(count(DISTINCT org_id), 1), 2) "
@@ -123,8 +136,9 @@ def network_relationships(
             **summary.metadata(),
             "organizations_with_neighbours": dg.MetadataValue.int(int(orgs_with_network)),
             "average_neighbours": dg.MetadataValue.float(float(avg_neighbours or 0)),
-            "max_neighbours": dg.MetadataValue.int(network_sql.MAX_NEIGHBORS),
-            "max_miles": dg.MetadataValue.float(network_sql.MAX_MILES),
+            "resolved_by_radius": dg.MetadataValue.json(resolved_by_radius),
+            "max_neighbours": dg.MetadataValue.int(network_rounds.MAX_NEIGHBORS),
+            "max_miles": dg.MetadataValue.float(network_rounds.MAX_MILES),
             "seconds": dg.MetadataValue.float(round(seconds, 2)),
         }
     )

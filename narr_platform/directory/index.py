@@ -85,7 +85,8 @@ class DirectoryIndex:
         from narr_platform.directory.queries import directory_stats
 
         network_keys = network = None
-        if session.row_count("directory.network_relationships") <= cls.MAX_NETWORK_ROWS:
+        table = "directory.network_relationships"
+        if session.table_exists(table) and session.row_count(table) <= cls.MAX_NETWORK_ROWS:
             frame = session.fetch_df(
                 "SELECT org_id AS key, neighbour_rank, related_org_id AS org_id, related_name AS name, "
                 "related_org_type AS org_type, related_city AS city, related_state AS state, "
