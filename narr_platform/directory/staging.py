@@ -77,6 +77,7 @@ def stage_source(
         session.execute(
             f"CREATE OR REPLACE TEMP TABLE {parsed} AS {staging_sql.parse_sql(source, arrays)}"
         )
+        session.execute(f"DROP TABLE {arrays}")
         summary = session.create_table_as(source.table, staging_sql.staged_sql(source, parsed))
         rejected = session.create_table_as(
             source.rejected_table, staging_sql.rejected_sql(source, parsed)

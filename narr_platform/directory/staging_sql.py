@@ -327,18 +327,24 @@ normalized AS (
     SELECT *,
         {derived}
     FROM typed
+),
+judged AS (
+    SELECT
+        n.*,
+        s.state_usps,
+        {zip5_sql("n.zip_raw")} AS zip5,
+        coalesce(
+            n.type_problem,
+            CASE WHEN s.state_usps IS NULL
+                 THEN 'unrecognized state: ' || coalesce('"' || n.state_raw || '"', '(missing)') END
+        ) AS reject_reason
+    FROM normalized AS n
+    LEFT JOIN ({state_lookup_sql()}) AS s ON s.state_key = lower(trim(n.state_raw))
 )
-SELECT
-    n.*,
-    s.state_usps,
-    {zip5_sql("n.zip_raw")} AS zip5,
-    coalesce(
-        n.type_problem,
-        CASE WHEN s.state_usps IS NULL
-             THEN 'unrecognized state: ' || coalesce('"' || n.state_raw || '"', '(missing)') END
-    ) AS reject_reason
-FROM normalized AS n
-LEFT JOIN ({state_lookup_sql()}) AS s ON s.state_key = lower(trim(n.state_raw))
+-- the raw record is kept only for the quarantine (it doubles the memory otherwise)
+SELECT * EXCLUDE (rec),
+    CASE WHEN reject_reason IS NOT NULL THEN CAST(rec AS VARCHAR) END AS raw_record
+FROM judged
 """
 
 
@@ -356,7 +362,7 @@ SELECT
     '{source.name}' AS source_name,
     source_file,
     record_position,
-    CAST(rec AS VARCHAR) AS raw_record,
+    raw_record,
     reject_reason AS reason
 FROM {parsed}
 WHERE reject_reason IS NOT NULL
