@@ -128,3 +128,47 @@ def test_missing_geography_is_reported_not_dropped(sample_sources, materialize, 
 def test_generator_accepts_zero_patients(sample_sources, patients):
     written = sample_sources("healthsim", healthsim_patients=patients)
     assert all(p.exists() for p in written["healthsim"])
+
+
+def test_canonical_patients_map_to_fhir_through_the_one_mapping(
+    sample_sources, materialize, warehouse_path
+):
+    import json
+
+    from fhir_assets.healthsim.fhir_link import HEALTHSIM_IDENTIFIER_SYSTEM
+
+    sample_sources("healthsim", healthsim_patients=12)
+    install_geography(warehouse_path)
+    assert materialize("key:healthsim/patients or key:healthsim/fhir_patients").success
+    rows = query(
+        warehouse_path,
+        "SELECT f.id, f.resource_json, f.identifier_system, p.zip_code, p.state_usps "
+        "FROM healthsim.fhir_patients f JOIN healthsim.patients p ON p.patient_id = f.id",
+    )
+    assert len(rows) == 12
+    for patient_id, resource_json, system, zip_code, state in rows:
+        resource = json.loads(resource_json)
+        assert resource["resourceType"] == "Patient" and resource["id"] == patient_id
+        assert system == HEALTHSIM_IDENTIFIER_SYSTEM
+        assert resource["gender"] in {"male", "female"}
+        assert resource["address"][0]["state"] == state
+        assert resource["address"][0].get("postalCode") == zip_code
+
+
+def test_healthsim_sql_transpiles_to_spark():
+    """Every HealthSim SQL file goes through sqlglot duckdb -> spark without unsupported parts."""
+    from importlib import resources as package_files
+
+    import sqlglot
+
+    for package in ("fhir_assets.healthsim.sql", "fhir_assets.healthsim.star.sql"):
+        files = [f for f in package_files.files(package).iterdir() if f.name.endswith(".sql")]
+        assert files
+        for file in files:
+            spark = sqlglot.transpile(
+                file.read_text(),
+                read="duckdb",
+                write="spark",
+                unsupported_level=sqlglot.ErrorLevel.RAISE,
+            )
+            assert spark and "EXCLUDE" not in spark[0], file.name
