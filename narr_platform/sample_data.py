@@ -42,6 +42,7 @@ GENERATORS: dict[str, str] = {
     "reference/adi": "reference_assets.places_adi_sample:write_adi",
     "synthea": "fhir_assets.healthsim.sample:write_synthea",
     "healthsim": "fhir_assets.healthsim.sample:write_healthsim",
+    "scenarios_legacy": "fhir_assets.healthsim.sample:write_legacy_scenarios",
     "directory": "narr_platform.directory.sample:write_directory",
 }
 

@@ -236,3 +236,20 @@ def test_failed_migration_rolls_back(warehouse_path, monkeypatch):
             raise AssertionError("the broken migration did not fail")
         assert schema.current_version(session) == schema.LATEST_VERSION
         assert not session.table_exists("healthsim.half")
+
+
+def test_sample_legacy_folder_migrates_by_default(sample_sources, warehouse_path):
+    """The sample legacy folder (2 scenarios + 1 truncated file) runs with the job's defaults."""
+    from tests.conftest import load_definitions
+
+    written = sample_sources("scenarios_legacy")
+    assert len(written["scenarios_legacy"]) == 3
+    result = (
+        load_definitions().get_job_def("healthsim_legacy_scenario_migration").execute_in_process()
+    )
+    assert result.success
+    meta = next(e for e in result.all_events if e.event_type_value == "STEP_OUTPUT")
+    skipped = meta.event_specific_data.metadata["files_skipped"].value
+    assert [s["file"] for s in skipped] == ["legacy_truncated.json"]
+    names = query(warehouse_path, "SELECT name FROM healthsim.scenarios ORDER BY name")
+    assert names == [("legacy-diabetes-cohort",), ("legacy-frequent-er-visitors",)]

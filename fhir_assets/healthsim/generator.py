@@ -98,7 +98,7 @@ class _Tables:
         self.rows[entity].append(values)
 
 
-class _Ids:
+class StableIds:
     """Deterministic UUIDs: uuid5 of the seed-specific namespace and a readable name."""
 
     def __init__(self, seed: int) -> None:
@@ -120,7 +120,7 @@ def _places(rng: random.Random) -> list[ZipPlace]:
 def generate_tables(patients: int, seed: int) -> dict[str, list[dict[str, object]]]:
     """All HealthSim tables for ``patients`` patients; same arguments, same rows."""
     rng = random.Random(seed)
-    ids = _Ids(seed)
+    ids = StableIds(seed)
     tables = _Tables()
     places = _places(rng)
     states = state_by_usps()
