@@ -103,7 +103,9 @@ class WarehouseSession:
         """Expose source files as a temporary view for the SQL that follows in this session.
 
         ``columns`` is an explicit schema (name -> DuckDB type) so nothing is type-guessed;
-        a ``source_file`` column holds each row's file path.
+        a ``source_file`` column holds each row's file path. ``json_document`` reads each
+        file's top-level JSON value unparsed into one ``json`` column (one row per file), for
+        sources that are one large object (Spark: ``text`` with ``wholetext``).
         """
         raise NotImplementedError
 
@@ -217,9 +219,16 @@ class DuckDBSession(WarehouseSession):
         check_table_name(view)
         if not paths:
             raise ValueError(f"No files to register as {view}.")
-        readers = {"csv": "read_csv", "parquet": "read_parquet", "json": "read_json"}
+        readers = {
+            "csv": "read_csv",
+            "parquet": "read_parquet",
+            "json": "read_json",
+            "json_document": "read_json_objects",
+        }
         if file_format not in readers:
             raise ValueError(f"Unsupported file format {file_format!r}; use one of {sorted(readers)}.")
+        if file_format == "json_document" and columns:
+            raise ValueError("json_document views have one column, json; no schema applies.")
         shared_args = ["filename = 'source_file'"]
         if columns:
             struct = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in columns.items())

@@ -17,7 +17,7 @@ GROUP = "directory"
 OWNERS = ["team:directory"]
 LANDING_FOLDER = "directory"
 # One source object can be large (the treatment-center file is ~55 MB at default scale).
-JSON_OPTIONS = {"maximum_object_size": 2_000_000_000, "format": "auto"}
+JSON_OPTIONS = {"maximum_object_size": 2_000_000_000}
 
 
 def source_files(landing: LandingZone, source: DirectorySource) -> list[Path]:
@@ -25,9 +25,7 @@ def source_files(landing: LandingZone, source: DirectorySource) -> list[Path]:
 
 
 def _register(session: WarehouseSession, source: DirectorySource, files: list[Path]) -> None:
-    session.register_file_view(
-        source.view, files, "json", columns={source.array_key: "JSON"}, options=JSON_OPTIONS
-    )
+    session.register_file_view(source.view, files, "json_document", options=JSON_OPTIONS)
 
 
 def _first_unreadable(session: WarehouseSession, source: DirectorySource, files: list[Path]) -> str:

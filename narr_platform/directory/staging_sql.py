@@ -291,7 +291,11 @@ def staged_columns(source: DirectorySource) -> list[str]:
 
 def arrays_sql(source: DirectorySource) -> str:
     """Each source file's array of records (read once; a missing array is NULL)."""
-    return f"SELECT source_file, CAST({source.array_key} AS JSON[]) AS records FROM {source.view}"
+    key = source.array_key
+    return (
+        f"SELECT source_file, CASE WHEN json_type(json, '$.{key}') = 'ARRAY' "
+        f"THEN json_extract(json, '$.{key}[*]') END AS records FROM {source.view}"
+    )
 
 
 def parse_sql(source: DirectorySource, arrays: str) -> str:
