@@ -63,6 +63,8 @@ class SparkSettings:
     schema_prefix: str = ""
     table_format: str = "parquet"
     landing_volume: str | None = None
+    local_warehouse_dir: str = "data/spark-warehouse"
+    local_driver_memory: str = "2g"
 
 
 def _identifier(name: str, value: str) -> str:
@@ -177,4 +179,6 @@ def spark_settings_from_env(environ: Mapping[str, str] | None = None) -> SparkSe
     if databricks and not volume:
         volume = f"/Volumes/{kwargs['catalog']}/{schema_map['raw_data']}/landing"
     kwargs["landing_volume"] = volume
+    kwargs["local_warehouse_dir"] = get("SPARK_WAREHOUSE_DIR") or "data/spark-warehouse"
+    kwargs["local_driver_memory"] = get("SPARK_DRIVER_MEMORY") or "2g"
     return SparkSettings(**kwargs)  # type: ignore[arg-type]

@@ -18,6 +18,12 @@ Every asset declares its SQL once, in DuckDB's dialect. The Spark warehouse runs
   ``list(x ORDER BY k)``                    ``transform(array_sort(collect_list(struct)))``
   ``string_agg(x, sep ORDER BY k)``         ``array_join`` of the same
   ``HUGEINT``                               ``DECIMAL(38, 0)``
+  ``isodow(d)``                             ``weekday(d) + 1``
+  ``monthname(d)`` / ``dayname(d)``         ``date_format(d, 'MMMM' / 'EEEE')`` (full names)
+  ``CAST(unnest(list) AS T)``               ``explode(CAST(list AS ARRAY<T>))``
+  ``row_number() OVER ()`` (scan order)     ``... OVER (ORDER BY monotonically_increasing_id())``
+  JSON values (``json_type``, ``->>``,      JSON text read through ``parse_json`` / VARIANT
+  ``json_extract``, ``CAST(.. AS JSON[])``)
   ========================================  =================================================
 
 Type names for explicit file schemas go through :func:`spark_type`.
@@ -238,6 +244,143 @@ def _divide(node: exp.Div) -> exp.Expr:
     )
 
 
+def _spark_expr(template: str, **values: exp.Expr) -> exp.Expr:
+    """A Spark SQL snippet with ``{name}`` placeholders replaced by expressions."""
+    tree = sqlglot.parse_one(template, read="spark")
+
+    def fill(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table and node.name in values:
+            return values[node.name].copy()
+        return node
+
+    def keep_parse_json(node: exp.Expr) -> exp.Expr:
+        return _parse_json(node.this) if isinstance(node, exp.ParseJSON) else node
+
+    return tree.transform(fill).transform(keep_parse_json)
+
+
+def _parse_json(value: exp.Expr) -> exp.Expr:
+    """Spark's ``parse_json`` (text -> VARIANT), kept verbatim by the generator."""
+    return exp.Anonymous(this="parse_json", expressions=[value.copy()])
+
+
+def _json_path(path: exp.Expr) -> str:
+    if isinstance(path, exp.Literal) and path.is_string:
+        return path.this
+    if isinstance(path, exp.JSONPath):
+        text = "$"
+        for part in path.expressions:
+            if isinstance(part, exp.JSONPathRoot):
+                continue
+            if isinstance(part, exp.JSONPathKey):
+                text += f".{part.this}"
+            elif isinstance(part, exp.JSONPathSubscript):
+                text += f"[{part.this}]"
+            else:
+                raise ValueError(f"JSON path part {part.sql()} has no Spark translation.")
+        return text
+    raise ValueError("JSON paths must be literals to run on Spark.")
+
+
+# JSON values are JSON text (STRING) in Spark; these read them through VARIANT.
+_JSON_TYPE = """CASE WHEN __j IS NULL THEN NULL ELSE element_at(map(
+    'OBJECT', 'OBJECT', 'ARRAY', 'ARRAY', 'STRING', 'VARCHAR', 'BOOLEAN', 'BOOLEAN', 'VOID', 'NULL',
+    'DECIMAL', 'DOUBLE', 'DOUBLE', 'DOUBLE', 'FLOAT', 'DOUBLE',
+    'BIGINT', IF(ltrim(__j) LIKE '-%', 'BIGINT', 'UBIGINT'),
+    'INT', IF(ltrim(__j) LIKE '-%', 'BIGINT', 'UBIGINT'),
+    'SMALLINT', IF(ltrim(__j) LIKE '-%', 'BIGINT', 'UBIGINT'),
+    'TINYINT', IF(ltrim(__j) LIKE '-%', 'BIGINT', 'UBIGINT')),
+    regexp_extract(schema_of_variant(parse_json(__j)), '^[A-Z]+', 0)) END"""
+# CAST(text AS JSON[]): objects/arrays keep their key order (raw text), scalars re-serialized.
+_JSON_ARRAY = """zip_with(from_json(__j, 'array<string>'), from_json(__j, 'array<variant>'),
+    (raw, v) -> CASE WHEN schema_of_variant(v) LIKE 'OBJECT%' OR schema_of_variant(v) LIKE 'ARRAY%'
+                     THEN raw ELSE to_json(v) END)"""
+_DUCKDB_JSON_STRUCTURE = {
+    '["VARCHAR"]': "array<string>",
+    '["BIGINT"]': "array<bigint>",
+    '["DOUBLE"]': "array<double>",
+    '"VARCHAR"': "string",
+}
+
+
+def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
+    if isinstance(node, exp.JSONType):
+        return _spark_expr(_JSON_TYPE, __j=node.this)
+    if isinstance(node, exp.JSONExtractScalar):
+        path = exp.Literal.string(_json_path(node.expression))
+        return exp.func("variant_get", _parse_json(node.this), path, exp.Literal.string("string"))
+    if isinstance(node, exp.JSONExtract):
+        paths = (
+            node.expression.expressions
+            if isinstance(node.expression, exp.Array)
+            else [node.expression]
+        )
+        values = [
+            exp.func(
+                "to_json",
+                exp.func("variant_get", _parse_json(node.this), exp.Literal.string(_json_path(p))),
+            )
+            for p in paths
+        ]
+        return (
+            exp.Array(expressions=values) if isinstance(node.expression, exp.Array) else values[0]
+        )
+    if isinstance(node, exp.FromJson):
+        spec = node.expression
+        target = _DUCKDB_JSON_STRUCTURE.get(spec.this if isinstance(spec, exp.Literal) else "")
+        if target is None:
+            raise ValueError(f"from_json structure {spec.sql()} has no Spark translation yet.")
+        return exp.func(
+            "variant_get",
+            _parse_json(node.this),
+            exp.Literal.string("$"),
+            exp.Literal.string(target),
+        )
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ARRAY:
+        element = node.to.expressions[0] if node.to.expressions else None
+        if isinstance(element, exp.DataType) and element.this == exp.DataType.Type.JSON:
+            return _spark_expr(_JSON_ARRAY, __j=node.this)
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.JSON:
+        return node.this  # JSON is text in Spark
+    if isinstance(node, exp.Select):
+        return _posexplode(node)
+    return None
+
+
+def _posexplode(select: exp.Select) -> exp.Expr | None:
+    """``generate_subscripts(x, 1) AS i, unnest(x) AS e`` as one ``inline`` generator."""
+    projections = select.expressions
+    subscripts = [
+        (i, p)
+        for i, p in enumerate(projections)
+        if isinstance(p.unalias(), exp.Anonymous)
+        and p.unalias().name.lower() == "generate_subscripts"
+    ]
+    if not subscripts:
+        return None
+    index, subscript = subscripts[0]
+    array = subscript.unalias().expressions[0]
+    for j, projection in enumerate(projections):
+        inner = projection.unalias()
+        if isinstance(inner, exp.Explode) and inner.this == array:
+            inline = _spark_expr(
+                "inline(transform(__a, (e, i) -> struct(CAST(i + 1 AS BIGINT) AS __p, e AS __v)))",
+                __a=array,
+            )
+            sql = (
+                inline.sql(dialect="spark")
+                .replace("__p", subscript.alias_or_name)
+                .replace("__v", projection.alias_or_name)
+            )
+            new = [p for k, p in enumerate(projections) if k not in (index, j)]
+            new.insert(min(index, j), sqlglot.parse_one(sql, read="spark"))
+            select.set("expressions", new)
+            return select
+    raise ValueError(
+        "generate_subscripts() needs unnest() of the same list in the same SELECT on Spark."
+    )
+
+
 _T = exp.DataType.Type
 #: DuckDB types Spark lacks, and the Spark type that holds the same values.
 _TYPE_REPLACEMENTS: dict[exp.DataType.Type, str] = {
@@ -252,7 +395,20 @@ _TYPE_REPLACEMENTS: dict[exp.DataType.Type, str] = {
 }
 
 
-def _rewrite(node: exp.Expr) -> exp.Expr:
+_ARRAY_PRODUCERS = (
+    exp.Split,
+    exp.Array,
+    exp.ArrayAgg,
+    exp.RegexpSplit,
+    exp.ArrayFilter,
+    exp.Transform,
+)
+
+
+def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp.Expr:
+    json_node = _json_rewrite(node)
+    if json_node is not None:
+        return json_node
     if isinstance(node, exp.Anonymous) and node.name.lower() == "try_strptime":
         value, fmt = node.expressions[0], node.expressions[1]
         if not (isinstance(fmt, exp.Literal) and fmt.is_string):
@@ -268,21 +424,61 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         return exp.func("array_join", _ordered_collect(node.this.this, node.this), separator)
     if isinstance(node, exp.RegexpReplace):
         return _regexp_replace(node)
+    if isinstance(node, exp.Length) and isinstance(node.this, _ARRAY_PRODUCERS):
+        return exp.ArraySize(this=node.this)  # DuckDB len() of a list
+    if isinstance(node, exp.Length) and node.this.sql(dialect="duckdb").lower() in array_columns:
+        return exp.ArraySize(this=node.this)
+    if (
+        isinstance(node, exp.Window)
+        and not node.args.get("order")
+        and not node.args.get("alias")
+        and isinstance(node.this, exp.RowNumber | exp.Rank | exp.DenseRank)
+    ):
+        # DuckDB numbers rows in scan order; Spark needs an order: the read order.
+        node = node.copy()
+        order_key = exp.Ordered(this=exp.func("monotonically_increasing_id"))
+        node.set("order", exp.Order(expressions=[order_key]))
+        return node
+    if isinstance(node, exp.DayOfWeekIso):
+        # ISO day of week (Monday = 1): Spark's weekday() counts Monday = 0.
+        return exp.Add(this=exp.func("weekday", node.this), expression=exp.Literal.number(1))
+    if isinstance(node, exp.Monthname):
+        return exp.func("date_format", node.this, exp.Literal.string("MMMM"))
+    if isinstance(node, exp.Dayname):
+        return exp.func("date_format", node.this, exp.Literal.string("EEEE"))
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Explode | exp.Unnest):
+        # Spark refuses a generator inside an expression: cast the array instead.
+        generator = node.this
+        inner = generator.this if isinstance(generator, exp.Explode) else generator.expressions[0]
+        array_type = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[node.to], nested=True)
+        return exp.Explode(this=exp.Cast(this=inner, to=array_type))
     if isinstance(node, exp.DataType) and node.this in _TYPE_REPLACEMENTS:
         return exp.DataType.build(_TYPE_REPLACEMENTS[node.this])
     return node
 
 
-def translate(sql: str, naming: SparkNaming | None = None) -> list[str]:
-    """DuckDB SQL (one or more statements) as Spark SQL statements."""
+def translate(
+    sql: str, naming: SparkNaming | None = None, array_columns: frozenset[str] = frozenset()
+) -> list[str]:
+    """DuckDB SQL (one or more statements) as Spark SQL statements.
+
+    ``array_columns`` names expressions Spark found to be arrays where ``len()`` was
+    translated to ``length()`` (see ``SparkWarehouseSession``): they become ``size()``.
+    """
     statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     out = []
     for tree in statements:
         if naming is not None:
             _map_tables(tree, naming)
-        tree = tree.transform(_rewrite)
+        tree = tree.transform(lambda node: _rewrite(node, array_columns))
         out.append(tree.sql(dialect=NarrSpark))
     return out
+
+
+#: Spark's complaint when length() got an array: the expression is then sent as size().
+LENGTH_OF_ARRAY = re.compile(
+    r'Cannot resolve "length\((?P<expr>[^"]+)\)" due to data type mismatch.*?"(ARRAY|MAP)<', re.S
+)
 
 
 def translate_one(sql: str, naming: SparkNaming | None = None) -> str:
@@ -295,5 +491,5 @@ def translate_one(sql: str, naming: SparkNaming | None = None) -> str:
 def spark_type(duckdb_type: str) -> str:
     """A DuckDB type name (``VARCHAR``, ``DECIMAL(9,2)``, ``VARCHAR[]``) as Spark DDL."""
     data_type = exp.DataType.build(duckdb_type, dialect="duckdb")
-    data_type = data_type.transform(_rewrite)
+    data_type = data_type.transform(lambda node: _rewrite(node))
     return data_type.sql(dialect=NarrSpark)

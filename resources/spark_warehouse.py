@@ -13,6 +13,7 @@ exit, so temporary views never leak between steps.
 """
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +25,13 @@ import pandas as pd
 from pydantic import Field
 
 from resources.spark_settings import SparkSettings, spark_settings_from_env
-from resources.spark_sql import SparkNaming, spark_type, strftime_to_java, translate
+from resources.spark_sql import (
+    LENGTH_OF_ARRAY,
+    SparkNaming,
+    spark_type,
+    strftime_to_java,
+    translate,
+)
 from resources.warehouse import SqlParams, Warehouse, WarehouseSession, check_table_name
 
 #: Session settings that make Spark agree with DuckDB (see README "what differs").
@@ -56,7 +63,6 @@ _CSV_OPTIONS = {
 _IGNORED_OPTIONS = {
     "auto_detect",
     "sample_size",
-    "all_varchar",
     "strict_mode",
     "records",
     "maximum_object_size",
@@ -100,10 +106,33 @@ class SparkWarehouseSession(WarehouseSession):
         self.parquet_compression = parquet_compression
         self.parquet_row_group_size = parquet_row_group_size
         self._stage_file = stage_file or (lambda path: str(path))
+        self._array_columns: set[str] = set()
 
     # -- SQL ------------------------------------------------------------------------------
     def translate(self, sql: str) -> list[str]:
-        return translate(sql, self.naming)
+        return translate(sql, self.naming, frozenset(self._array_columns))
+
+    def _sql(self, statement_source: str, index: int, args: Any) -> Any:
+        """Run statement ``index`` of the translated SQL; retry when ``len()`` met an array.
+
+        DuckDB's ``len()`` takes strings and lists; Spark has ``length()`` and ``size()``.
+        Without column types at translation time, Spark's analysis error names the array
+        expression, which is then translated to ``size()``.
+        """
+        from pyspark.errors import AnalysisException
+
+        for _attempt in range(8):
+            statement = self.translate(statement_source)[index]
+            try:
+                frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+                frame.schema  # noqa: B018 - forces analysis, so the retry happens here
+                return frame
+            except AnalysisException as exc:
+                match = LENGTH_OF_ARRAY.search(str(exc))
+                if not match or match.group("expr").lower() in self._array_columns:
+                    raise
+                self._array_columns.add(match.group("expr").lower())
+        raise RuntimeError("Too many len() retries.")
 
     def _run(self, sql: str, params: SqlParams = None) -> Any:
         statements = self.translate(sql)
@@ -113,8 +142,8 @@ class SparkWarehouseSession(WarehouseSession):
         if params is not None:
             args = dict(params) if isinstance(params, Mapping) else list(params)
         frame = None
-        for statement in statements:
-            frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+        for index in range(len(statements)):
+            frame = self._sql(sql, index, args)
         return frame
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
@@ -159,17 +188,22 @@ class SparkWarehouseSession(WarehouseSession):
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.naming.qualified_schema(schema)}")
 
     # -- writes -----------------------------------------------------------------------------
-    def _select(self, select_sql: str) -> str:
+    def _select(self, select_sql: str, params: SqlParams = None) -> str:
+        """The Spark SQL of one SELECT, analysed first (so ``len()`` of arrays is resolved)."""
         statements = self.translate(select_sql)
         if len(statements) != 1:
             raise ValueError("create_table_as/create_view_as take exactly one SELECT statement.")
-        return statements[0]
+        args = None
+        if params is not None:
+            args = dict(params) if isinstance(params, Mapping) else list(params)
+        self._sql(select_sql, 0, args)
+        return self.translate(select_sql)[0]
 
     def create_table_as(self, table: str, select_sql: str, params: SqlParams = None):
         check_table_name(table)
         self._ensure_parent_schema(table)
         target = self.naming.qualified(table)
-        select = self._select(select_sql)
+        select = self._select(select_sql, params)
         args = None
         if params is not None:
             args = dict(params) if isinstance(params, Mapping) else list(params)
@@ -274,8 +308,12 @@ class SparkWarehouseSession(WarehouseSession):
     ) -> tuple[dict[str, Any], str | None]:
         spark_options: dict[str, Any] = {}
         mode = "FAILFAST"  # DuckDB fails on malformed rows unless told otherwise
+        all_varchar = False
         for key, value in options.items():
             lowered = key.lower()
+            if lowered == "all_varchar":
+                all_varchar = bool(value)
+                continue
             if lowered in _IGNORED_OPTIONS:
                 continue
             if lowered in ("null_padding", "ignore_errors"):
@@ -307,7 +345,7 @@ class SparkWarehouseSession(WarehouseSession):
             spark_options.setdefault("escape", '"')  # RFC 4180 doubled quotes, as DuckDB
             spark_options["mode"] = mode
             if columns is None:
-                spark_options["inferSchema"] = True
+                spark_options["inferSchema"] = not all_varchar
         elif file_format == "json":
             spark_options["mode"] = mode
         schema = None
@@ -375,10 +413,17 @@ class SparkWarehouseSession(WarehouseSession):
 
 
 def _json_is_array(path: str | Path) -> bool:
-    """Whether a JSON file holds one array (``[...]``) rather than one object per line."""
+    """Whether a JSON file is one document (an array or a multi-line object), not NDJSON."""
     with open(path, "rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"[")
+        head = handle.read(65_536).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        return True
+    first_line = head.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return True  # the first object spans several lines
+    return False
 
 
 class SparkWarehouse(Warehouse):
@@ -408,6 +453,10 @@ class SparkWarehouse(Warehouse):
     landing_volume: str | None = Field(
         default=None, description="Unity Catalog volume landing files are uploaded to."
     )
+    local_warehouse_dir: str = Field(
+        default="data/spark-warehouse", description="Table folder of the local Spark session."
+    )
+    local_driver_memory: str = Field(default="2g", description="JVM heap of the local session.")
     parquet_compression: str = "ZSTD"
     parquet_row_group_size: int = 122_880
 
@@ -425,6 +474,8 @@ class SparkWarehouse(Warehouse):
             "schema_prefix": settings.schema_prefix,
             "table_format": settings.table_format,
             "landing_volume": settings.landing_volume,
+            "local_warehouse_dir": settings.local_warehouse_dir,
+            "local_driver_memory": settings.local_driver_memory,
         }
         if settings.databricks_auth == "token":
             kwargs["databricks_token"] = dg.EnvVar("DATABRICKS_TOKEN")
@@ -472,11 +523,18 @@ class SparkWarehouse(Warehouse):
             with _LOCAL_LOCK:
                 root = _LOCAL_ROOT.get(self.spark_master or "local[2]")
                 if root is None:
+                    warehouse_dir = Path(self.local_warehouse_dir).resolve()
+                    warehouse_dir.mkdir(parents=True, exist_ok=True)
                     root = (
                         SparkSession.builder.master(self.spark_master or "local[2]")
                         .appName("narr-platform")
                         .config("spark.ui.enabled", "false")
+                        .config("spark.driver.memory", self.local_driver_memory)
                         .config("spark.sql.shuffle.partitions", "8")
+                        .config("spark.sql.warehouse.dir", str(warehouse_dir))
+                        .config("spark.local.dir", str(warehouse_dir / "_scratch"))
+                        .config("spark.driver.host", "127.0.0.1")
+                        .config("spark.driver.bindAddress", "127.0.0.1")
                         .getOrCreate()
                     )
                     _LOCAL_ROOT[self.spark_master or "local[2]"] = root
