@@ -172,3 +172,31 @@ def test_healthsim_sql_transpiles_to_spark():
                 unsupported_level=sqlglot.ErrorLevel.RAISE,
             )
             assert spark and "EXCLUDE" not in spark[0], file.name
+
+
+def test_key_check_fails_on_duplicate_and_missing_keys(sample_sources, materialize, warehouse_path):
+    from fhir_assets.healthsim.canonical import ENTITIES, evaluate_key_unique
+    from resources import local_warehouse
+
+    sample_sources("healthsim", healthsim_patients=4)
+    install_geography(warehouse_path)
+    assert materialize("key:healthsim/encounters").success
+    encounters = next(e for e in ENTITIES if e.name == "encounters")
+    with local_warehouse().session() as session:
+        assert evaluate_key_unique(session, encounters).passed
+        session.execute(
+            "INSERT INTO healthsim.encounters SELECT * FROM healthsim.encounters LIMIT 1"
+        )
+        duplicate = evaluate_key_unique(session, encounters)
+        session.execute("UPDATE healthsim.encounters SET encounter_id = NULL WHERE rowid = 0")
+        missing = evaluate_key_unique(session, encounters)
+    assert not duplicate.passed and duplicate.metadata["duplicates"].value == 1
+    assert not missing.passed and missing.metadata["missing"].value == 1
+
+
+def test_patients_fail_clearly_without_ref_geography(sample_sources, materialize):
+    sample_sources("healthsim", healthsim_patients=2)
+    result = materialize("key:healthsim/patients", raise_on_error=False)
+    assert not result.success
+    message = result.get_step_failure_events()[0].event_specific_data.error.message
+    assert "reference.ref_geography is not built" in message

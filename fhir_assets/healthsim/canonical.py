@@ -13,7 +13,8 @@ from importlib import resources as package_files
 import dagster as dg
 
 from fhir_assets.healthsim.layout import CLINICAL_SOURCES, text_schema
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
+from resources.quality_checks import build_row_count_drop_checks
 
 GROUP = "healthsim"
 OWNERS = ["team:healthsim"]
@@ -107,6 +108,11 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
             f"Reading {entity.name} from {len(files)} file(s): {[str(f) for f in files]}"
         )
         with warehouse.session() as session:
+            if entity.name == "patients" and not session.table_exists("reference.ref_geography"):
+                raise dg.Failure(
+                    "reference.ref_geography is not built: materialize reference/ref_geography "
+                    "first (patients resolve their county FIPS codes through it)."
+                )
             try:
                 session.register_file_view(
                     f"landing_{entity.name}",
@@ -157,9 +163,23 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
 CANONICAL_ASSETS = [build_canonical_asset(e) for e in ENTITIES]
 
 
-def build_key_check(entity: CanonicalEntity) -> dg.AssetChecksDefinition:
-    """The entity's key is present and unique."""
+def evaluate_key_unique(session: WarehouseSession, entity: CanonicalEntity) -> dg.AssetCheckResult:
+    """The entity's key is present on every row and unique."""
+    total, distinct, missing = session.fetch_rows(
+        f"SELECT count(*), count(DISTINCT {entity.key_column}), "
+        f"count(*) - count({entity.key_column}) FROM healthsim.{entity.name}"
+    )[0]
+    return dg.AssetCheckResult(
+        passed=total == distinct + missing and missing == 0,
+        metadata={
+            "rows": int(total),
+            "duplicates": int(total - missing - distinct),
+            "missing": int(missing),
+        },
+    )
 
+
+def build_key_check(entity: CanonicalEntity) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=dg.AssetKey(["healthsim", entity.name]),
         name=f"{entity.name}_key_unique",
@@ -168,20 +188,15 @@ def build_key_check(entity: CanonicalEntity) -> dg.AssetChecksDefinition:
         description=f"{entity.key_column} is present and unique in healthsim.{entity.name}.",
     )
     def _key_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
-        total, distinct, missing = warehouse.fetch_rows(
-            f"SELECT count(*), count(DISTINCT {entity.key_column}), "
-            f"count(*) - count({entity.key_column}) FROM healthsim.{entity.name}"
-        )[0]
-        return dg.AssetCheckResult(
-            passed=total == distinct and missing == 0,
-            metadata={
-                "rows": int(total),
-                "duplicates": int(total - distinct),
-                "missing": int(missing),
-            },
-        )
+        with warehouse.session() as session:
+            return evaluate_key_unique(session, entity)
 
     return _key_unique
 
 
 KEY_CHECKS = [build_key_check(e) for e in ENTITIES]
+
+#: The shared load-to-load guard (resources.quality_checks) on every canonical table.
+ROW_COUNT_DROP_CHECKS = build_row_count_drop_checks(
+    [dg.AssetKey(["healthsim", e.name]) for e in ENTITIES], blocking=False
+)

@@ -23,6 +23,10 @@ defs = dg.Definitions(
         scenario_assets.healthsim_scenarios,
         *star_assets.STAR_ASSETS,
     ],
-    asset_checks=[*canonical.KEY_CHECKS, *star_checks.STAR_CHECKS],
+    asset_checks=[
+        *canonical.KEY_CHECKS,
+        canonical.ROW_COUNT_DROP_CHECKS,
+        *star_checks.STAR_CHECKS,
+    ],
     jobs=[scenario_assets.healthsim_legacy_scenario_migration],
 )
