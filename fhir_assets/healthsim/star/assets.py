@@ -36,7 +36,7 @@ STAR_TABLES = (
         "dim_date",
         "Calendar days (key YYYYMMDD) spanning every date the facts refer to, with year, "
         "quarter, month, weekday and weekend flag; -1 is the unknown date.",
-        _hs("encounters", "conditions", "claims"),
+        _hs("encounters", "conditions", "claims", "procedures", "medications"),
     ),
     StarTable(
         "dim_geography",
@@ -61,6 +61,16 @@ STAR_TABLES = (
         _hs("conditions", "claims", "encounters"),
     ),
     StarTable(
+        "dim_procedure",
+        "Procedure codes (SNOMED CT) performed in encounters.",
+        _hs("procedures"),
+    ),
+    StarTable(
+        "dim_medication",
+        "Medication codes (RxNorm) ordered in encounters.",
+        _hs("medications"),
+    ),
+    StarTable(
         "fact_encounters",
         "One row per encounter: patient, facility, county, dates, class, length of stay, "
         "30-day readmission flag (on the index inpatient stay), mortality flag (death during "
@@ -83,6 +93,23 @@ STAR_TABLES = (
         (
             *_hs("claims", "encounters"),
             *_an("dim_patient", "dim_facility", "dim_diagnosis", "dim_date"),
+        ),
+    ),
+    StarTable(
+        "fact_procedures",
+        "One row per procedure performed: patient, procedure, facility, county, date, cost.",
+        (
+            *_hs("procedures", "encounters"),
+            *_an("dim_patient", "dim_facility", "dim_procedure", "dim_date"),
+        ),
+    ),
+    StarTable(
+        "fact_medications",
+        "One row per medication order: patient, medication, facility, county, start date, "
+        "dispenses and costs.",
+        (
+            *_hs("medications", "encounters"),
+            *_an("dim_patient", "dim_facility", "dim_medication", "dim_date"),
         ),
     ),
 )

@@ -35,6 +35,20 @@ FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {
         "primary_diagnosis_key": "dim_diagnosis.diagnosis_key",
         "service_date_key": "dim_date.date_key",
     },
+    "fact_procedures": {
+        "patient_key": "dim_patient.patient_key",
+        "procedure_key": "dim_procedure.procedure_key",
+        "facility_key": "dim_facility.facility_key",
+        "geography_key": "dim_geography.geography_key",
+        "procedure_date_key": "dim_date.date_key",
+    },
+    "fact_medications": {
+        "patient_key": "dim_patient.patient_key",
+        "medication_key": "dim_medication.medication_key",
+        "facility_key": "dim_facility.facility_key",
+        "geography_key": "dim_geography.geography_key",
+        "start_date_key": "dim_date.date_key",
+    },
 }
 
 #: fact -> (its primary date key, the canonical table it reconciles with)
@@ -42,17 +56,23 @@ FACT_DATE_KEYS = {
     "fact_encounters": "start_date_key",
     "fact_diagnoses": "onset_date_key",
     "fact_claims": "service_date_key",
+    "fact_procedures": "procedure_date_key",
+    "fact_medications": "start_date_key",
 }
 FACT_SOURCES = {
     "fact_encounters": "healthsim.encounters",
     "fact_diagnoses": "healthsim.conditions",
     "fact_claims": "healthsim.claims",
+    "fact_procedures": "healthsim.procedures",
+    "fact_medications": "healthsim.medications",
 }
 #: Amount columns that must sum to the cent to the canonical table's.
 RECONCILED_AMOUNTS = {
     "fact_encounters": ("total_claim_cost", "payer_coverage"),
     "fact_diagnoses": (),
     "fact_claims": ("claim_amount", "paid_amount", "outstanding_amount"),
+    "fact_procedures": ("base_cost",),
+    "fact_medications": ("total_cost", "payer_coverage"),
 }
 
 

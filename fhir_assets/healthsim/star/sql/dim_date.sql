@@ -6,6 +6,8 @@ WITH dates AS (
     UNION ALL SELECT onset_date FROM healthsim.conditions
     UNION ALL SELECT resolved_date FROM healthsim.conditions
     UNION ALL SELECT CAST(service_at AS DATE) FROM healthsim.claims
+    UNION ALL SELECT CAST(start_at AS DATE) FROM healthsim.procedures
+    UNION ALL SELECT CAST(start_at AS DATE) FROM healthsim.medications
 ),
 bounds AS (
     SELECT coalesce(min(d), DATE '2000-01-01') AS first_day, coalesce(max(d), DATE '2000-01-01') AS last_day
