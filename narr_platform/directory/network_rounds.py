@@ -32,66 +32,63 @@ RADII = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, MAX_MILES)
 MIN_MILES_PER_DEGREE_LAT = 68.7
 
 SETUP_SQL = (
+    # integer ids (in org_id order, so ties still break by org_id) keep the pairs small
     """CREATE OR REPLACE TEMP TABLE net_points AS
-SELECT org_id, org_type, name, city, state, latitude AS lat, longitude AS lon
+SELECT CAST(row_number() OVER (ORDER BY org_id) AS BIGINT) AS pid,
+       org_id, org_type, name, city, state, latitude AS lat, longitude AS lon
 FROM directory.organizations
 WHERE latitude IS NOT NULL AND longitude IS NOT NULL""",
-    "CREATE OR REPLACE TEMP TABLE net_open AS SELECT org_id FROM net_points",
-    """CREATE OR REPLACE TEMP TABLE net_pairs
-(org_id VARCHAR, related_org_id VARCHAR, distance_miles DOUBLE)""",
+    "CREATE OR REPLACE TEMP TABLE net_open AS SELECT pid FROM net_points",
+    "CREATE OR REPLACE TEMP TABLE net_pairs (pid BIGINT, related_pid BIGINT)",
 )
 
 
-def round_sql(radius: float) -> str:
-    """Every pair (open organization, any organization) within ``radius`` miles."""
+def round_sql(radius: float, max_neighbors: int = MAX_NEIGHBORS) -> str:
+    """Per open organization: how many organizations lie within ``radius`` miles, and the
+    nearest ``max_neighbors`` of them (a bounded top-N aggregate, not a sort of all pairs)."""
     cell = radius / MIN_MILES_PER_DEGREE_LAT  # degrees; at least ``radius`` miles tall
     return f"""CREATE OR REPLACE TEMP TABLE net_round AS
 WITH grid AS (
-    SELECT org_id, lat, lon,
+    SELECT pid, lat, lon,
            CAST(floor(lat / {cell!r}) AS BIGINT) AS cy,
            CAST(floor(lon / {cell!r}) AS BIGINT) AS cx
     FROM net_points
 ),
 probe AS (
-    SELECT g.org_id, g.lat, g.lon, g.cy, g.cx,
+    SELECT g.pid, g.lat, g.lon, g.cy, g.cx,
            -- longitude cells spanning the radius at the poleward edge of the cell block
            CAST(ceil(1.0 / greatest(cos(radians(least(89.9, abs(g.lat) + {2 * cell!r}))), 0.02))
                 AS BIGINT) AS k
-    FROM grid AS g JOIN net_open AS o ON o.org_id = g.org_id
+    FROM grid AS g JOIN net_open AS o ON o.pid = g.pid
 ),
 rows_ AS (
-    SELECT org_id, lat, lon, cy + dy AS ny, cx, k
+    SELECT pid, lat, lon, cy + dy AS ny, cx, k
     FROM (SELECT *, unnest([-1, 0, 1]) AS dy FROM probe) AS p
 ),
 keys AS (
-    SELECT org_id, lat, lon, ny, cx + dx AS nx
+    SELECT pid, lat, lon, ny, cx + dx AS nx
     FROM (SELECT *, unnest(range(-k, k + 1)) AS dx FROM rows_) AS r
 ),
 pairs AS (
-    SELECT k.org_id, b.org_id AS related_org_id,
+    SELECT k.pid, b.pid AS related_pid,
            {haversine_miles_sql("k.lat", "k.lon", "b.lat", "b.lon")} AS distance_miles
     FROM keys AS k JOIN grid AS b ON b.cy = k.ny AND b.cx = k.nx
-    WHERE b.org_id <> k.org_id
+    WHERE b.pid <> k.pid
 )
-SELECT * FROM pairs WHERE distance_miles <= {radius!r}"""
+SELECT pid,
+       count(*) AS found,
+       min_by(related_pid, {{'d': distance_miles, 'r': related_pid}}, {max_neighbors}) AS nearest
+FROM pairs
+WHERE distance_miles <= {radius!r}
+GROUP BY pid"""
 
 
 def resolve_sql(final: bool, max_neighbors: int = MAX_NEIGHBORS) -> tuple[str, str]:
     """Keep the nearest neighbours of the organizations this round resolved; close them."""
     enough = "TRUE" if final else f"found >= {max_neighbors}"
     keep = f"""INSERT INTO net_pairs
-SELECT org_id, related_org_id, distance_miles
-FROM (
-    SELECT *,
-           row_number() OVER (PARTITION BY org_id ORDER BY distance_miles, related_org_id) AS rn,
-           count(*) OVER (PARTITION BY org_id) AS found
-    FROM net_round
-) AS r
-WHERE {enough} AND rn <= {max_neighbors}"""
-    close = (
-        "DELETE FROM net_open WHERE org_id IN (SELECT org_id FROM net_round "
-        f"GROUP BY org_id HAVING {'TRUE' if final else f'count(*) >= {max_neighbors}'})"
-    )
+SELECT pid, unnest(nearest) AS related_pid FROM net_round WHERE {enough}"""
+    close = f"DELETE FROM net_open WHERE pid IN (SELECT pid FROM net_round WHERE {enough})"
     return keep, close
 
 
@@ -117,21 +114,28 @@ def rounds(organizations: int) -> Iterator[tuple[float, str, str, str]]:
 
 
 NETWORK_SQL = f"""
+WITH measured AS (
+    SELECT a.org_id, b.org_id AS related_org_id, a.org_type, a.state,
+           b.org_type AS related_org_type, b.name AS related_name, b.city AS related_city,
+           b.state AS related_state,
+           {haversine_miles_sql("a.lat", "a.lon", "b.lat", "b.lon")} AS distance_miles
+    FROM net_pairs AS p
+    JOIN net_points AS a ON a.pid = p.pid
+    JOIN net_points AS b ON b.pid = p.related_pid
+)
 SELECT
-    p.org_id,
-    p.related_org_id,
-    CAST(row_number() OVER (PARTITION BY p.org_id ORDER BY p.distance_miles, p.related_org_id)
+    org_id,
+    related_org_id,
+    CAST(row_number() OVER (PARTITION BY org_id ORDER BY distance_miles, related_org_id)
          AS INTEGER) AS neighbour_rank,
-    round(p.distance_miles, 3) AS distance_miles,
-    b.org_type AS related_org_type,
-    b.name AS related_name,
-    b.city AS related_city,
-    b.state AS related_state,
-    round(0.7 * (1 - p.distance_miles / {MAX_MILES})
-          + CASE WHEN a.org_type <> b.org_type THEN 0.2 ELSE 0 END
-          + CASE WHEN a.state = b.state THEN 0.1 ELSE 0 END, 3) AS strength
-FROM net_pairs AS p
-JOIN net_points AS a ON a.org_id = p.org_id
-JOIN net_points AS b ON b.org_id = p.related_org_id
-ORDER BY p.org_id, neighbour_rank
+    round(distance_miles, 3) AS distance_miles,
+    related_org_type,
+    related_name,
+    related_city,
+    related_state,
+    round(0.7 * (1 - distance_miles / {MAX_MILES})
+          + CASE WHEN org_type <> related_org_type THEN 0.2 ELSE 0 END
+          + CASE WHEN state = related_state THEN 0.1 ELSE 0 END, 3) AS strength
+FROM measured
+ORDER BY org_id, neighbour_rank
 """
