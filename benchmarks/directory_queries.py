@@ -39,6 +39,7 @@ import dagster as dg  # noqa: E402
 
 from narr_platform.directory import queries  # noqa: E402
 
+STAGED = ("treatment_centers", "narr_residences", "recovery_centers", "recovery_organizations")
 TARGETS_MS = {"radius": 50, "service_availability": 100, "network": 200, "statistics": 150}
 GOAL_P95_MS = {1.0: 5.0, 100.0: 100.0}
 
@@ -59,13 +60,18 @@ def generate(landing: Path, scale: float, seed: int) -> float:
 
 
 def materialize(
-    database: Path, landing: Path, threads: int | None, skip_network: bool = False
+    database: Path,
+    landing: Path,
+    threads: int | None,
+    skip_network: bool = False,
+    keep_staging: bool = False,
 ) -> tuple[float, dict[str, float]]:
     import narr_platform.directory.definitions as directory
     from resources import DuckDBWarehouse, LandingZone
 
-    for suffix in ("", ".wal"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    if not keep_staging:
+        for suffix in ("", ".wal"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
     warehouse = DuckDBWarehouse(database_path=str(database), threads=threads)
     defs = dg.Definitions.merge(
         directory.defs,
@@ -77,6 +83,10 @@ def materialize(
     selection = dg.AssetSelection.groups("directory")
     if skip_network:
         selection = selection - dg.AssetSelection.assets(["directory", "network_relationships"])
+    if keep_staging:  # the staging tables are already in the warehouse: build what follows
+        selection = selection - dg.AssetSelection.assets(
+            *[["directory", f"stg_{name}"] for name in STAGED]
+        )
     keys = selection.resolve(defs.resolve_asset_graph())
     started = time.perf_counter()
     result = job.execute_in_process(
@@ -185,6 +195,11 @@ def main() -> None:
         action="store_true",
         help="materialize the group without network_relationships (e.g. at x100)",
     )
+    parser.add_argument(
+        "--after-staging",
+        action="store_true",
+        help="keep the staged tables in the warehouse and materialize only what follows them",
+    )
     args = parser.parse_args()
 
     from resources import DuckDBWarehouse
@@ -200,7 +215,11 @@ def main() -> None:
                 flush=True,
             )
         if not args.skip_materialize:
-            seconds, steps = materialize(database, landing, args.threads, args.skip_network)
+            seconds, steps = materialize(
+                database, landing, args.threads, args.skip_network, args.after_staging
+            )
+            if args.after_staging:
+                print("(staging assets kept from an earlier run: --after-staging)")
             if args.skip_network:
                 print("(network_relationships skipped: --skip-network)")
             goal = " (goal at default scale: < 20 s)" if scale == 1.0 else ""
