@@ -303,9 +303,44 @@ _DUCKDB_JSON_STRUCTURE = {
 }
 
 
+# json_type(doc, path) without parsing a whole (possibly huge) document into one VARIANT:
+# containers are recognised from the raw text get_json_object returns.
+_JSON_TYPE_AT = (
+    """CASE WHEN ltrim(get_json_object(__d, __p)) LIKE '[%' THEN 'ARRAY'
+    WHEN ltrim(get_json_object(__d, __p)) LIKE '{%' THEN 'OBJECT'
+    WHEN get_json_object(__d, __p) IS NULL THEN NULL
+    ELSE """
+    + _JSON_TYPE.replace("__j", "__v")
+    + " END"
+)
+
+
+def _is_wildcard(part: exp.Expr) -> bool:
+    return isinstance(part, exp.JSONPathSubscript) and isinstance(part.this, exp.JSONPathWildcard)
+
+
 def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
+    if isinstance(node, exp.JSONType) and node.expression is not None:
+        path = exp.Literal.string(_json_path(node.expression))
+        value = exp.Anonymous(
+            this="to_json",
+            expressions=[
+                exp.Anonymous(this="variant_get", expressions=[_parse_json(node.this), path])
+            ],
+        )
+        return _spark_expr(_JSON_TYPE_AT, __d=node.this, __p=path, __v=value)
     if isinstance(node, exp.JSONType):
         return _spark_expr(_JSON_TYPE, __j=node.this)
+    if (
+        isinstance(node, exp.JSONExtract)
+        and isinstance(node.expression, exp.JSONPath)
+        and node.expression.expressions
+        and _is_wildcard(node.expression.expressions[-1])
+    ):
+        # json_extract(doc, '$.key[*]'): the elements of an array as a list of JSON texts.
+        prefix = exp.JSONPath(expressions=node.expression.expressions[:-1])
+        raw = exp.func("get_json_object", node.this, exp.Literal.string(_json_path(prefix)))
+        return _spark_expr(_JSON_ARRAY, __j=raw)
     if isinstance(node, exp.JSONExtractScalar):
         path = exp.Literal.string(_json_path(node.expression))
         return exp.func("variant_get", _parse_json(node.this), path, exp.Literal.string("string"))
@@ -342,9 +377,31 @@ def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
             return _spark_expr(_JSON_ARRAY, __j=node.this)
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.JSON:
         return node.this  # JSON is text in Spark
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_valid":
+        value = node.expressions[0]
+        return _spark_expr(
+            "CASE WHEN __j IS NULL THEN NULL ELSE try_parse_json(__j) IS NOT NULL END", __j=value
+        )
     if isinstance(node, exp.Select):
+        _qualify_grouping_in_order(node)
         return _posexplode(node)
     return None
+
+
+def _qualify_grouping_in_order(select: exp.Select) -> None:
+    """``ORDER BY grouping(c)``: Spark would bind ``c`` to a select alias of the same name."""
+    order = select.args.get("order")
+    source = select.args.get("from_") or select.args.get("from")
+    if order is None or source is None or select.args.get("joins"):
+        return
+    table = source.this
+    qualifier = table.alias_or_name if isinstance(table, exp.Table | exp.Subquery) else None
+    if not qualifier:
+        return
+    for grouping in order.find_all(exp.Grouping):
+        for column in grouping.find_all(exp.Column):
+            if not column.table:
+                column.set("table", exp.to_identifier(qualifier))
 
 
 def _posexplode(select: exp.Select) -> exp.Expr | None:

@@ -147,10 +147,84 @@ class SparkWarehouseSession(WarehouseSession):
         return frame
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
-        frame = self._run(sql, params)
-        # Commands run eagerly; a query passed to execute() is run for its side effects.
-        if frame is not None and not frame.isStreaming and frame.columns:
-            frame.collect()
+        """Run DuckDB statements; the few DuckDB-only statement kinds are mapped here."""
+        import sqlglot
+        from sqlglot import exp
+
+        args = None
+        if params is not None:
+            args = dict(params) if isinstance(params, Mapping) else list(params)
+        for tree in [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]:
+            if isinstance(tree, exp.Transaction | exp.Commit | exp.Rollback):
+                # Spark has no multi-statement transactions; each statement (a Delta
+                # commit on Databricks) is atomic on its own.
+                continue
+            if isinstance(tree, exp.Create) and tree.args.get("kind") == "INDEX":
+                continue  # no secondary indexes in Spark; the index only speeds DuckDB up
+            if isinstance(tree, exp.Create) and tree.find(exp.TemporaryProperty) is not None:
+                self._create_temp_table(tree)
+                continue
+            dropped = tree.args.get("tables") or [] if isinstance(tree, exp.Drop) else []
+            if dropped and all(not t.args.get("db") for t in dropped):
+                # Unqualified: a session temp table (DuckDB) is a cached temp view here.
+                for table in dropped:
+                    self.spark.sql(f"UNCACHE TABLE IF EXISTS {table.name}")
+                    self.spark.sql(f"DROP VIEW IF EXISTS {table.name}")
+                continue
+            if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
+                _strip_constraints(tree)
+            if isinstance(tree, exp.Update | exp.Delete) and self.table_format != "delta":
+                self._rewrite_dml(tree, args)
+                continue
+            frame = self._sql(tree.sql(dialect="duckdb"), 0, args)
+            # Commands run eagerly; a query passed to execute() is run for its side effects.
+            if frame is not None and frame.columns:
+                frame.collect()
+
+    def _create_temp_table(self, tree: Any) -> None:
+        """DuckDB ``CREATE TEMP TABLE x AS ...`` as a cached Spark temp view."""
+        name = tree.this.name if hasattr(tree.this, "name") else str(tree.this)
+        check_table_name(name)
+        select = self._select(tree.expression.sql(dialect="duckdb"))
+        self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+        self.spark.sql(f"DROP VIEW IF EXISTS {name}")
+        self.spark.sql(f"CACHE TABLE {name} AS {select}")
+
+    def _rewrite_dml(self, tree: Any, args: Any) -> None:
+        """UPDATE / DELETE on Parquet tables (no row-level DML): rewrite the table, atomically."""
+        from sqlglot import exp
+
+        if isinstance(args, dict):
+            raise ValueError(
+                "UPDATE/DELETE with named parameters is not supported on Spark Parquet."
+            )
+        tree = _inline_placeholders(tree, args or [])
+        table_node = tree.this
+        table = f"{table_node.args['db'].name}.{table_node.name}"
+        where = tree.args.get("where")
+        condition = where.this if where is not None else exp.true()
+        keep = exp.Not(this=exp.func("coalesce", exp.paren(condition.copy()), exp.false()))
+        if isinstance(tree, exp.Delete):
+            select = exp.select("*").from_(table).where(keep)
+        else:
+            assignments = {a.this.name.lower(): a.expression for a in tree.expressions}
+            projections = []
+            for name, _type in self.columns(table):
+                value = assignments.get(name.lower())
+                if value is None:
+                    projections.append(exp.column(name))
+                else:
+                    projections.append(
+                        exp.alias_(
+                            exp.Case(
+                                ifs=[exp.If(this=condition.copy(), true=value.copy())],
+                                default=exp.column(name),
+                            ),
+                            name,
+                        )
+                    )
+            select = exp.select(*projections).from_(table)
+        self.create_table_as(table, select.sql(dialect="duckdb"))
 
     def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
         return [tuple(_plain(v) for v in row) for row in self._run(sql, params).collect()]
@@ -272,8 +346,25 @@ class SparkWarehouseSession(WarehouseSession):
         check_table_name(view)
         if not paths:
             raise ValueError(f"No files to register as {view}.")
-        if file_format not in ("csv", "parquet", "json"):
-            raise ValueError(f"Unsupported file format {file_format!r}; use csv, json or parquet.")
+        if file_format not in ("csv", "parquet", "json", "json_document"):
+            raise ValueError(
+                f"Unsupported file format {file_format!r}; use csv, json, json_document or parquet."
+            )
+        if file_format == "json_document":
+            # Each file's whole text, unparsed, in one ``json`` column (one row per file).
+            if columns:
+                raise ValueError("json_document views have one column, json; no schema applies.")
+            documents = [
+                self.spark.read.text(self._stage_file(path), wholetext=True).select(
+                    F.col("value").alias("json"), F.lit(str(path)).alias("source_file")
+                )
+                for path in paths
+            ]
+            combined = documents[0]
+            for frame in documents[1:]:
+                combined = combined.unionByName(frame)
+            combined.createOrReplaceTempView(view)
+            return
         reader_options, schema = self._reader_options(file_format, columns, options or {})
         frames = []
         for path in paths:
@@ -410,6 +501,55 @@ class SparkWarehouseSession(WarehouseSession):
         finally:
             tmp.unlink(missing_ok=True)
         return rows
+
+
+def _strip_constraints(tree: Any) -> None:
+    """PRIMARY KEY / UNIQUE / NOT NULL / FOREIGN KEY are not enforced by Spark: dropped."""
+    from sqlglot import exp
+
+    kinds = (
+        exp.PrimaryKeyColumnConstraint,
+        exp.UniqueColumnConstraint,
+        exp.NotNullColumnConstraint,
+    )
+    for constraint in list(tree.find_all(exp.ColumnConstraint)):
+        if isinstance(constraint.args.get("kind"), kinds):
+            constraint.pop()
+    schema = tree.this if isinstance(tree.this, exp.Schema) else None
+    if schema is not None:
+        for item in list(schema.expressions):
+            if isinstance(item, exp.PrimaryKey | exp.UniqueColumnConstraint | exp.ForeignKey):
+                item.pop()
+
+
+def _inline_placeholders(tree: Any, params: Sequence[Any]) -> Any:
+    """``?`` parameters as literals, in order (the rewrite repeats expressions)."""
+    import datetime as dt
+
+    from sqlglot import exp
+
+    values = list(params)
+
+    def literal(value: Any) -> exp.Expr:
+        if value is None:
+            return exp.null()
+        if isinstance(value, bool):
+            return exp.true() if value else exp.false()
+        if isinstance(value, int | float):
+            return exp.Literal.number(value)
+        if isinstance(value, dt.datetime):
+            return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+        if isinstance(value, dt.date):
+            return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+        return exp.Literal.string(str(value))
+
+    tree = tree.copy()
+    placeholders = [p for p in tree.find_all(exp.Placeholder, bfs=False) if p.name in ("", "?")]
+    if len(placeholders) != len(values):
+        raise ValueError(f"{len(placeholders)} parameters in the SQL, {len(values)} given.")
+    for placeholder, value in zip(placeholders, values, strict=True):
+        placeholder.replace(literal(value))
+    return tree
 
 
 def _json_is_array(path: str | Path) -> bool:

@@ -206,3 +206,49 @@ def test_pandas_io_manager_counterpart(spark_env):
     with resources["warehouse"].session() as s:
         assert s.fetch_rows("SELECT total FROM demo.small_total") == [(3,)]
         assert s.columns("demo.small_frame") == (("code", "string"), ("value", "bigint"))
+
+
+def test_duckdb_statement_kinds_are_mapped(spark_env):
+    """Transactions, constraints, indexes, UPDATE/DELETE and temp tables run on Parquet."""
+    with build_spark_warehouse().session() as s:
+        s.ensure_schema("demo")
+        s.execute("BEGIN TRANSACTION")
+        s.execute("CREATE TABLE demo.kv (k VARCHAR PRIMARY KEY, v INTEGER NOT NULL, UNIQUE (v))")
+        s.execute("INSERT INTO demo.kv VALUES (?, ?), (?, ?), (?, ?)", ["a", 1, "b", 2, "c", 3])
+        s.execute("UPDATE demo.kv SET v = v + ? WHERE k = ?", [10, "a"])
+        s.execute("DELETE FROM demo.kv WHERE k = ?", ["b"])
+        s.execute("CREATE INDEX kv_by_v ON demo.kv (v)")
+        s.execute("COMMIT")
+        assert s.fetch_rows("SELECT k, v FROM demo.kv ORDER BY k") == [("a", 11), ("c", 3)]
+        s.execute("CREATE OR REPLACE TEMP TABLE scratch AS SELECT k FROM demo.kv WHERE v > 5")
+        assert s.fetch_rows("SELECT * FROM scratch") == [("a",)]
+        s.execute("DROP TABLE scratch")
+        assert not s.spark.catalog.tableExists("scratch")
+
+
+JSON_DOCUMENT_SQL = """
+WITH arrays AS (
+    SELECT source_file, CASE WHEN json_type(json, '$.items') = 'ARRAY'
+        THEN json_extract(json, '$.items[*]') END AS records
+    FROM docs
+), records AS (
+    SELECT generate_subscripts(records, 1) AS position, unnest(records) AS rec FROM arrays
+)
+SELECT position, json_type(rec) AS kind, CAST(rec AS VARCHAR) AS raw,
+       rec ->> '$.name' AS name, json_valid(CAST(rec AS VARCHAR)) AS valid,
+       len(records) AS n
+FROM records, arrays
+"""
+
+
+def test_json_documents_match_duckdb(spark_env, tmp_path: Path):
+    doc = tmp_path / "doc.json"
+    doc.write_text('{\n  "items": [{"name": "b", "a": [1, 2.5]}, "text", -3, 7, null, true]\n}\n')
+    with local_warehouse().session() as duck:
+        duck.register_file_view("docs", [doc], "json_document")
+        expected = sorted(duck.fetch_rows(JSON_DOCUMENT_SQL), key=repr)
+    with build_spark_warehouse().session() as spark:
+        spark.register_file_view("docs", [doc], "json_document")
+        actual = sorted(spark.fetch_rows(JSON_DOCUMENT_SQL), key=repr)
+    assert actual == expected
+    assert expected[0][:3] == (1, "OBJECT", '{"name":"b","a":[1,2.5]}')
