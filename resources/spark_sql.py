@@ -365,11 +365,14 @@ def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
         target = _DUCKDB_JSON_STRUCTURE.get(spec.this if isinstance(spec, exp.Literal) else "")
         if target is None:
             raise ValueError(f"from_json structure {spec.sql()} has no Spark translation yet.")
-        return exp.func(
-            "variant_get",
-            _parse_json(node.this),
-            exp.Literal.string("$"),
-            exp.Literal.string(target),
+        # DuckDB's from_json yields NULL for a value of another shape: try_variant_get.
+        return exp.Anonymous(
+            this="try_variant_get",
+            expressions=[
+                _parse_json(node.this),
+                exp.Literal.string("$"),
+                exp.Literal.string(target),
+            ],
         )
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ARRAY:
         element = node.to.expressions[0] if node.to.expressions else None
@@ -495,7 +498,13 @@ def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp
         node = node.copy()
         order_key = exp.Ordered(this=exp.func("monotonically_increasing_id"))
         node.set("order", exp.Order(expressions=[order_key]))
-        return node
+        return exp.cast(node, "BIGINT")
+    if (
+        isinstance(node, exp.Window)
+        and isinstance(node.this, exp.RowNumber | exp.Rank | exp.DenseRank)
+        and not isinstance(node.parent, exp.Cast)
+    ):
+        return exp.cast(node.copy(), "BIGINT")  # DuckDB ranks are BIGINT, Spark's INT
     if isinstance(node, exp.DayOfWeekIso):
         # ISO day of week (Monday = 1): Spark's weekday() counts Monday = 0.
         return exp.Add(this=exp.func("weekday", node.this), expression=exp.Literal.number(1))

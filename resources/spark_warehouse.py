@@ -168,7 +168,6 @@ class SparkWarehouseSession(WarehouseSession):
             if dropped and all(not t.args.get("db") for t in dropped):
                 # Unqualified: a session temp table (DuckDB) is a cached temp view here.
                 for table in dropped:
-                    self.spark.sql(f"UNCACHE TABLE IF EXISTS {table.name}")
                     self.spark.sql(f"DROP VIEW IF EXISTS {table.name}")
                 continue
             if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
@@ -182,13 +181,13 @@ class SparkWarehouseSession(WarehouseSession):
                 frame.collect()
 
     def _create_temp_table(self, tree: Any) -> None:
-        """DuckDB ``CREATE TEMP TABLE x AS ...`` as a cached Spark temp view."""
+        """DuckDB ``CREATE TEMP TABLE x AS ...`` as a checkpointed Spark temp view."""
         name = tree.this.name if hasattr(tree.this, "name") else str(tree.this)
         check_table_name(name)
         select = self._select(tree.expression.sql(dialect="duckdb"))
-        self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
-        self.spark.sql(f"DROP VIEW IF EXISTS {name}")
-        self.spark.sql(f"CACHE TABLE {name} AS {select}")
+        # Computed now and cut from its sources (like a DuckDB temp table), so dropping a
+        # source view later does not break it.
+        self.spark.sql(select).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
     def _rewrite_dml(self, tree: Any, args: Any) -> None:
         """UPDATE / DELETE on Parquet tables (no row-level DML): rewrite the table, atomically."""

@@ -27,11 +27,8 @@ pytest_plugins = ["tests.spark_server"]
 
 PARITY_GROUPS = ("reference", "fhir", "healthsim", "analytics", "directory")
 #: Assets that cannot run on Spark today, with the construct that stops them (README).
-NOT_PORTABLE: dict[str, str] = {
-    "healthsim/scenarios": "transactional scenario store (BEGIN/COMMIT, PRIMARY KEY, "
-    "UPDATE/DELETE, INSERT ... ON CONFLICT) on engine-managed tables",
-}
-SAMPLE = {"scale": 0.02, "patients": 200, "healthsim_patients": 20}
+NOT_PORTABLE: dict[str, str] = {}
+SAMPLE = {"scale": 0.05, "patients": 200, "healthsim_patients": 20}
 
 #: (DuckDB type as Spark DDL, Spark type) pairs that hold the same values.
 TYPE_EQUIVALENCES: set[tuple[str, str]] = set()
