@@ -446,12 +446,12 @@ def test_row_count_drop_fails_after_a_shrunken_load(tmp_path):
     assert drop.metadata["current_rows"].value < 0.9 * drop.metadata["previous_rows"].value
 
 
-def test_network_rounds_from_half_a_mile_give_the_same_result(built, tmp_path, monkeypatch):
-    """Dense directories start at 0.5 miles and resolve organizations round by round; the
+def test_network_rounds_from_an_eighth_of_a_mile_give_the_same_result(built, tmp_path, monkeypatch):
+    """Dense directories start at 0.125 miles and resolve organizations round by round; the
     result must equal the single 25-mile round checked against brute force above."""
     from narr_platform.directory import network_rounds
 
-    monkeypatch.setattr(network_rounds, "starting_radius", lambda organizations: 0.5)
+    monkeypatch.setattr(network_rounds, "starting_radius", lambda organizations: 0.125)
     copy = tmp_path / "rounds.duckdb"
     shutil.copy(built["db"], copy)
     defs = _definitions(copy, built["root"] / "landing")
@@ -459,7 +459,7 @@ def test_network_rounds_from_half_a_mile_give_the_same_result(built, tmp_path, m
     assert result.success
     resolved = result.asset_materializations_for_node("directory__network_relationships")[0]
     assert list(resolved.metadata["resolved_by_radius"].value) == [
-        "0.5 mi", "1 mi", "2 mi", "4 mi", "8 mi", "16 mi", "25 mi",
+        "0.125 mi", "0.25 mi", "0.5 mi", "1 mi", "2 mi", "4 mi", "8 mi", "16 mi", "25 mi",
     ]  # fmt: skip
     with duckdb.connect(str(copy), read_only=True) as con:
         con.execute(f"ATTACH '{built['db']}' AS original (READ_ONLY)")

@@ -1,6 +1,6 @@
 """``network_relationships`` by expanding radius: exact nearest neighbours with bounded work.
 
-Each round has a radius R (0.5, 1, 2, 4, 8, 16, then 25 miles). Organizations fall into
+Each round has a radius R (0.125, 0.25, 0.5, ... 16, then 25 miles). Organizations fall into
 grid cells at least R miles tall and wide (R / 68.7 degrees of latitude; in longitude,
 enough cells to span R at the cell's poleward edge). For every organization still open,
 the organizations in the neighbouring cells are compared by haversine distance: together
@@ -28,7 +28,7 @@ from narr_platform.directory.normalize import haversine_miles_sql
 
 MAX_MILES = 25.0
 MAX_NEIGHBORS = 25
-RADII = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, MAX_MILES)
+RADII = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, MAX_MILES)
 MIN_MILES_PER_DEGREE_LAT = 68.7
 
 SETUP_SQL = (
@@ -97,12 +97,12 @@ US_AREA_SQ_MILES = 3_800_000
 
 
 def starting_radius(organizations: int, max_neighbors: int = MAX_NEIGHBORS) -> float:
-    """The first round's radius: a quarter of the radius that would hold ``max_neighbors``
-    organizations at the national average density (metros are far denser), so sparse
-    directories skip rounds that would resolve almost nothing."""
+    """The first round's radius: a sixteenth of the radius that would hold
+    ``max_neighbors`` organizations at the national average density (metros are far
+    denser), so sparse directories skip rounds that would resolve almost nothing."""
     density = max(organizations, 1) / US_AREA_SQ_MILES
     typical = math.sqrt(max_neighbors / (math.pi * density))
-    return max([r for r in RADII if r <= typical / 4] or [RADII[0]])
+    return max([r for r in RADII if r <= typical / 16] or [RADII[0]])
 
 
 def rounds(organizations: int) -> Iterator[tuple[float, str, str, str]]:
