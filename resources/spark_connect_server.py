@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 CONNECT_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-DEFAULT_DRIVER_MEMORY = "1g"
+DEFAULT_DRIVER_MEMORY = "2g"
 
 #: Server-wide settings; the client sets the same session settings again (see SESSION_CONF).
 SERVER_CONF: dict[str, str] = {
