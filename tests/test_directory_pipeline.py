@@ -452,6 +452,7 @@ def test_network_rounds_from_an_eighth_of_a_mile_give_the_same_result(built, tmp
     from narr_platform.directory import network_rounds
 
     monkeypatch.setattr(network_rounds, "starting_radius", lambda organizations: 0.125)
+    monkeypatch.setattr(network_rounds, "PART_SIZE", 300)  # each round in several parts
     copy = tmp_path / "rounds.duckdb"
     shutil.copy(built["db"], copy)
     defs = _definitions(copy, built["root"] / "landing")

@@ -118,10 +118,12 @@ def network_relationships(
             session.execute(keep_sql)
             session.execute(close_sql)
             still_open = session.row_count("net_open")
-            resolved_by_radius[f"{radius:g} mi"] = (
+            label = f"{radius:g} mi"
+            resolved_by_radius[label] = 0
+            resolved_by_radius[label] = (
                 organizations - still_open - sum(resolved_by_radius.values())
             )
-            context.log.info(f"radius {radius:g} mi: {still_open} organizations still open")
+            context.log.info(f"radius {label}: {still_open} organizations still open")
         summary = session.create_table_as(
             "directory.network_relationships", network_rounds.NETWORK_SQL
         )

@@ -43,7 +43,9 @@ WHERE latitude IS NOT NULL AND longitude IS NOT NULL""",
 )
 
 
-def round_sql(radius: float, max_neighbors: int = MAX_NEIGHBORS) -> str:
+def round_sql(
+    radius: float, part: int = 0, parts: int = 1, max_neighbors: int = MAX_NEIGHBORS
+) -> str:
     """Per open organization: how many organizations lie within ``radius`` miles, and the
     nearest ``max_neighbors`` of them (a bounded top-N aggregate, not a sort of all pairs)."""
     cell = radius / MIN_MILES_PER_DEGREE_LAT  # degrees; at least ``radius`` miles tall
@@ -60,6 +62,7 @@ probe AS (
            CAST(ceil(1.0 / greatest(cos(radians(least(89.9, abs(g.lat) + {2 * cell!r}))), 0.02))
                 AS BIGINT) AS k
     FROM grid AS g JOIN net_open AS o ON o.pid = g.pid
+    WHERE o.pid % {parts} = {part}
 ),
 rows_ AS (
     SELECT pid, lat, lon, cy + dy AS ny, cx, k
@@ -105,12 +108,19 @@ def starting_radius(organizations: int, max_neighbors: int = MAX_NEIGHBORS) -> f
     return max([r for r in RADII if r <= typical / 16] or [RADII[0]])
 
 
+#: Open organizations compared in one statement at most: bounds the memory of a round.
+PART_SIZE = 400_000
+
+
 def rounds(organizations: int) -> Iterator[tuple[float, str, str, str]]:
-    """(radius, pairs SQL, keep SQL, close SQL) for each round, smallest radius first."""
+    """(radius, pairs SQL, keep SQL, close SQL) for each round, smallest radius first; a
+    round over more than ``PART_SIZE`` organizations runs in parts (by id modulo)."""
     first = starting_radius(organizations)
+    parts = max(1, -(-organizations // PART_SIZE))
     for radius in (r for r in RADII if r >= first):
         keep, close = resolve_sql(final=radius == RADII[-1])
-        yield radius, round_sql(radius), keep, close
+        for part in range(parts):
+            yield radius, round_sql(radius, part, parts), keep, close
 
 
 NETWORK_SQL = f"""
