@@ -315,6 +315,17 @@ _JSON_TYPE_AT = (
 )
 
 
+# json_extract(doc, path) as JSON text: objects and arrays as get_json_object's raw text
+# (VARIANT would sort object keys), scalars re-serialized from VARIANT (strings quoted).
+_JSON_VALUE = """CASE WHEN schema_of_variant(__v) LIKE 'OBJECT%' OR schema_of_variant(__v) LIKE 'ARRAY%'
+    THEN get_json_object(__d, __p) ELSE to_json(__v) END"""
+
+
+def _json_value_text(document: exp.Expr, path: exp.Expr) -> exp.Expr:
+    variant = exp.Anonymous(this="variant_get", expressions=[_parse_json(document), path.copy()])
+    return _spark_expr(_JSON_VALUE, __v=variant, __d=document, __p=path)
+
+
 def _is_wildcard(part: exp.Expr) -> bool:
     return isinstance(part, exp.JSONPathSubscript) and isinstance(part.this, exp.JSONPathWildcard)
 
@@ -350,13 +361,7 @@ def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
             if isinstance(node.expression, exp.Array)
             else [node.expression]
         )
-        values = [
-            exp.func(
-                "to_json",
-                exp.func("variant_get", _parse_json(node.this), exp.Literal.string(_json_path(p))),
-            )
-            for p in paths
-        ]
+        values = [_json_value_text(node.this, exp.Literal.string(_json_path(p))) for p in paths]
         return (
             exp.Array(expressions=values) if isinstance(node.expression, exp.Array) else values[0]
         )
@@ -476,7 +481,38 @@ def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp
         java = strftime_to_java(fmt.this, parsing=True)
         return exp.func("try_to_timestamp", value, exp.Literal.string(java))
     if isinstance(node, exp.Div) and not node.args.get("typed"):
+        denominator = node.expression
+        if (
+            isinstance(denominator, exp.Literal)
+            and not denominator.is_string
+            and float(denominator.this) != 0
+        ):
+            return exp.Div(
+                this=exp.cast(node.this, "DOUBLE"),
+                expression=exp.cast(denominator, "DOUBLE"),
+                typed=True,
+            )
         return _divide(node)
+    if isinstance(node, exp.ArgMin | exp.ArgMax) and node.args.get("count") is not None:
+        # DuckDB min_by(x, key, n): the n values with the smallest keys, in key order.
+        pairs = exp.func(
+            "collect_list",
+            exp.Struct(
+                expressions=[
+                    exp.alias_(node.expression.copy(), "k"),
+                    exp.alias_(node.this.copy(), "v"),
+                ]
+            ),
+        )
+        ordered = exp.func("array_sort", pairs)
+        if isinstance(node, exp.ArgMax):
+            ordered = exp.func("reverse", ordered)
+        top = exp.func("slice", ordered, exp.Literal.number(1), node.args["count"].copy())
+        return exp.func(
+            "transform",
+            top,
+            exp.Lambda(this=exp.column("v", table="s"), expressions=[exp.to_identifier("s")]),
+        )
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_collect(node.this.this, node.this)
     if isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order):
@@ -486,7 +522,10 @@ def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp
         return _regexp_replace(node)
     if isinstance(node, exp.Length) and isinstance(node.this, _ARRAY_PRODUCERS):
         return exp.ArraySize(this=node.this)  # DuckDB len() of a list
-    if isinstance(node, exp.Length) and node.this.sql(dialect="duckdb").lower() in array_columns:
+    if isinstance(node, exp.Length) and (
+        node.this.sql(dialect="duckdb").lower() in array_columns
+        or (isinstance(node.this, exp.Column) and node.this.name.lower() in array_columns)
+    ):
         return exp.ArraySize(this=node.this)
     if (
         isinstance(node, exp.Window)

@@ -14,6 +14,7 @@ exit, so temporary views never leak between steps.
 
 import contextlib
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -107,6 +108,7 @@ class SparkWarehouseSession(WarehouseSession):
         self.parquet_row_group_size = parquet_row_group_size
         self._stage_file = stage_file or (lambda path: str(path))
         self._array_columns: set[str] = set()
+        self._temp_tables: set[str] = set()
 
     # -- SQL ------------------------------------------------------------------------------
     def translate(self, sql: str) -> list[str]:
@@ -125,7 +127,8 @@ class SparkWarehouseSession(WarehouseSession):
             statement = self.translate(statement_source)[index]
             try:
                 frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
-                frame.schema  # noqa: B018 - forces analysis, so the retry happens here
+                if _QUERY_START.match(statement):
+                    frame.schema  # noqa: B018 - queries are lazy: analyse now, retry here
                 return frame
             except AnalysisException as exc:
                 match = LENGTH_OF_ARRAY.search(str(exc))
@@ -172,6 +175,9 @@ class SparkWarehouseSession(WarehouseSession):
                 continue
             if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
                 _strip_constraints(tree)
+            if isinstance(tree, exp.Insert | exp.Delete) and self._is_temp_target(tree):
+                self._change_temp_table(tree, args)
+                continue
             if isinstance(tree, exp.Update | exp.Delete) and self.table_format != "delta":
                 self._rewrite_dml(tree, args)
                 continue
@@ -180,10 +186,58 @@ class SparkWarehouseSession(WarehouseSession):
             if frame is not None and frame.columns:
                 frame.collect()
 
+    def _is_temp_target(self, tree: Any) -> bool:
+        from sqlglot import exp
+
+        target = tree.this.find(exp.Table) if tree.this is not None else None
+        return bool(
+            target is not None
+            and not target.args.get("db")
+            and target.name.lower() in self._temp_tables
+        )
+
+    def _change_temp_table(self, tree: Any, args: Any) -> None:
+        """INSERT / DELETE on a session temp table: recompute it and checkpoint it again."""
+        from sqlglot import exp
+
+        tree = _inline_placeholders(tree, args or []) if args else tree
+        if isinstance(tree, exp.Insert):
+            name = tree.this.find(exp.Table).name
+            source = tree.expression.sql(dialect="duckdb")
+            if isinstance(tree.this, exp.Schema):
+                raise ValueError(
+                    "INSERT INTO a temp table with a column list is not supported on Spark."
+                )
+            # DuckDB inserts by position: UNION ALL does the same.
+            select = f"SELECT * FROM {name} UNION ALL SELECT * FROM ({source}) AS narr_new"
+        else:
+            name = tree.this.name
+            where = tree.args.get("where")
+            condition = where.this.sql(dialect="duckdb") if where is not None else "TRUE"
+            select = f"SELECT * FROM {name} WHERE NOT coalesce(({condition}), FALSE)"
+        frame = self.spark.sql(self._select(select)).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+
     def _create_temp_table(self, tree: Any) -> None:
         """DuckDB ``CREATE TEMP TABLE x AS ...`` as a checkpointed Spark temp view."""
+        from sqlglot import exp
+
+        if isinstance(tree.this, exp.Schema):
+            # CREATE TEMP TABLE x (col type, ...): an empty table with that schema.
+            name = tree.this.this.name
+            columns = ", ".join(
+                f"CAST(NULL AS {c.args['kind'].sql(dialect='duckdb')}) AS {c.name}"
+                for c in tree.this.expressions
+                if isinstance(c, exp.ColumnDef)
+            )
+            tree = exp.Create(
+                this=exp.to_table(name),
+                kind="TABLE",
+                expression=sqlglot_parse(f"SELECT {columns} WHERE FALSE"),
+            )
         name = tree.this.name if hasattr(tree.this, "name") else str(tree.this)
         check_table_name(name)
+        self._temp_tables.add(name.lower())
         select = self._select(tree.expression.sql(dialect="duckdb"))
         # Computed now and cut from its sources (like a DuckDB temp table), so dropping a
         # source view later does not break it.
@@ -500,6 +554,16 @@ class SparkWarehouseSession(WarehouseSession):
         finally:
             tmp.unlink(missing_ok=True)
         return rows
+
+
+#: A statement that is a query (lazy in Spark), possibly after leading comments.
+_QUERY_START = re.compile(r"^\s*(/\*.*?\*/\s*)*(SELECT|WITH|VALUES|FROM|TABLE|\()", re.I | re.S)
+
+
+def sqlglot_parse(sql: str) -> Any:
+    import sqlglot
+
+    return sqlglot.parse_one(sql, read="duckdb")
 
 
 def _strip_constraints(tree: Any) -> None:

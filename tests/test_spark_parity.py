@@ -24,6 +24,9 @@ from resources.spark_sql import spark_type
 from tests.conftest import generate_sample, load_definitions
 
 pytest_plugins = ["tests.spark_server"]
+# Both materializations happen in the module fixture, counted in the first test's time:
+# about 3-4 minutes on a quiet 2-core machine, much more when the machine is shared.
+pytestmark = pytest.mark.timeout(1800)
 
 PARITY_GROUPS = ("reference", "fhir", "healthsim", "analytics", "directory")
 #: Assets that cannot run on Spark today, with the construct that stops them (README).
