@@ -39,7 +39,7 @@ SELECT CAST(row_number() OVER (ORDER BY org_id) AS BIGINT) AS pid,
 FROM directory.organizations
 WHERE latitude IS NOT NULL AND longitude IS NOT NULL""",
     "CREATE OR REPLACE TEMP TABLE net_open AS SELECT pid FROM net_points",
-    "CREATE OR REPLACE TEMP TABLE net_pairs (pid BIGINT, related_pid BIGINT)",
+    "CREATE OR REPLACE TEMP TABLE net_pairs (pid BIGINT, related_pid BIGINT, neighbour_rank INTEGER)",
 )
 
 
@@ -89,8 +89,11 @@ GROUP BY pid"""
 def resolve_sql(final: bool, max_neighbors: int = MAX_NEIGHBORS) -> tuple[str, str]:
     """Keep the nearest neighbours of the organizations this round resolved; close them."""
     enough = "TRUE" if final else f"found >= {max_neighbors}"
+    # min_by returns the nearest first (ties by id, i.e. by org_id): the rank is the position
     keep = f"""INSERT INTO net_pairs
-SELECT pid, unnest(nearest) AS related_pid FROM net_round WHERE {enough}"""
+SELECT pid, unnest(nearest) AS related_pid,
+       CAST(generate_subscripts(nearest, 1) AS INTEGER) AS neighbour_rank
+FROM net_round WHERE {enough}"""
     close = f"DELETE FROM net_open WHERE pid IN (SELECT pid FROM net_round WHERE {enough})"
     return keep, close
 
@@ -125,7 +128,7 @@ def rounds(organizations: int) -> Iterator[tuple[float, str, str, str]]:
 
 NETWORK_SQL = f"""
 WITH measured AS (
-    SELECT a.org_id, b.org_id AS related_org_id, a.org_type, a.state,
+    SELECT p.pid, p.neighbour_rank, a.org_id, b.org_id AS related_org_id, a.org_type, a.state,
            b.org_type AS related_org_type, b.name AS related_name, b.city AS related_city,
            b.state AS related_state,
            {haversine_miles_sql("a.lat", "a.lon", "b.lat", "b.lon")} AS distance_miles
@@ -136,8 +139,7 @@ WITH measured AS (
 SELECT
     org_id,
     related_org_id,
-    CAST(row_number() OVER (PARTITION BY org_id ORDER BY distance_miles, related_org_id)
-         AS INTEGER) AS neighbour_rank,
+    neighbour_rank,
     round(distance_miles, 3) AS distance_miles,
     related_org_type,
     related_name,
@@ -147,5 +149,5 @@ SELECT
           + CASE WHEN org_type <> related_org_type THEN 0.2 ELSE 0 END
           + CASE WHEN state = related_state THEN 0.1 ELSE 0 END, 3) AS strength
 FROM measured
-ORDER BY org_id, neighbour_rank
+ORDER BY pid, neighbour_rank  -- pid follows org_id: the table is sorted for point lookups
 """
