@@ -99,7 +99,8 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--scale", type=float, default=1.0, help="Directory scale (1.0 = default).")
     parser.add_argument("--out", type=Path, default=Path("/tmp/engines-bench"))
-    parser.add_argument("--spark-memory", default="4g", help="Driver heap of the local Spark.")
+    parser.add_argument("--spark-memory", default="6g", help="Driver heap of the local Spark.")
+    parser.add_argument("--only", choices=sorted(WORKLOADS), help="Run one workload only.")
     options = parser.parse_args()
 
     out = options.out.resolve()
@@ -126,7 +127,7 @@ def main() -> int:
     os.environ["PLATFORM_LANDING_DIR"] = str(landing)
 
     rows = []
-    for name in WORKLOADS:
+    for name in [options.only] if options.only else list(WORKLOADS):
         duck_s, duck_n = run_workload(name, duck_env)
         print(
             f"{name:<10} duckdb       {duck_s:8.1f} s  {duck_n:>10,} records  {duck_n / duck_s:>12,.0f} records/s"

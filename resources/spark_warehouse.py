@@ -738,6 +738,9 @@ class SparkWarehouse(Warehouse):
                         .config("spark.local.dir", str(warehouse_dir / "_scratch"))
                         .config("spark.driver.host", "127.0.0.1")
                         .config("spark.driver.bindAddress", "127.0.0.1")
+                        # long GC pauses on one huge JSON document must not kill the context
+                        .config("spark.network.timeout", "600s")
+                        .config("spark.executor.heartbeatInterval", "60s")
                         .getOrCreate()
                     )
                     _LOCAL_ROOT[self.spark_master or "local[2]"] = root
