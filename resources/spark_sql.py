@@ -413,28 +413,41 @@ def _qualify_grouping_in_order(select: exp.Select) -> None:
 
 
 def _posexplode(select: exp.Select) -> exp.Expr | None:
-    """``generate_subscripts(x, 1) AS i, unnest(x) AS e`` as one ``inline`` generator."""
-    projections = select.expressions
-    subscripts = [
-        (i, p)
-        for i, p in enumerate(projections)
-        if isinstance(p.unalias(), exp.Anonymous)
-        and p.unalias().name.lower() == "generate_subscripts"
-    ]
-    if not subscripts:
+    """``generate_subscripts(x, 1) AS i, unnest(x) AS e`` as one ``inline`` generator.
+
+    The two columns keep their order and any CAST around ``generate_subscripts``.
+    """
+
+    def subscript_call(projection: exp.Expr) -> tuple[exp.Expr, exp.DataType | None] | None:
+        inner = projection.unalias()
+        to = None
+        if isinstance(inner, exp.Cast):
+            inner, to = inner.this, inner.to
+        if isinstance(inner, exp.Anonymous) and inner.name.lower() == "generate_subscripts":
+            return inner, to
         return None
-    index, subscript = subscripts[0]
-    array = subscript.unalias().expressions[0]
+
+    projections = select.expressions
+    found = [(i, subscript_call(p)) for i, p in enumerate(projections)]
+    found = [(i, call) for i, call in found if call is not None]
+    if not found:
+        return None
+    index, (call, cast_to) = found[0]
+    array = call.expressions[0]
+    position_name = projections[index].alias_or_name
     for j, projection in enumerate(projections):
         inner = projection.unalias()
         if isinstance(inner, exp.Explode) and inner.this == array:
+            position = (
+                f"CAST(i + 1 AS {cast_to.sql(dialect='spark') if cast_to else 'BIGINT'}) AS __p"
+            )
+            fields = [position, "e AS __v"] if index < j else ["e AS __v", position]
             inline = _spark_expr(
-                "inline(transform(__a, (e, i) -> struct(CAST(i + 1 AS BIGINT) AS __p, e AS __v)))",
-                __a=array,
+                f"inline(transform(__a, (e, i) -> struct({', '.join(fields)})))", __a=array
             )
             sql = (
                 inline.sql(dialect="spark")
-                .replace("__p", subscript.alias_or_name)
+                .replace("__p", position_name)
                 .replace("__v", projection.alias_or_name)
             )
             new = [p for k, p in enumerate(projections) if k not in (index, j)]
