@@ -38,6 +38,9 @@ SERVER_CONF: dict[str, str] = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.sql.sources.default": "parquet",
+    # On a loaded machine, long GC pauses must not stop the SparkContext (heartbeat timeout).
+    "spark.network.timeout": "600s",
+    "spark.executor.heartbeatInterval": "60s",
 }
 
 

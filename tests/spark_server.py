@@ -26,7 +26,7 @@ from resources.spark_connect_server import (
 def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkConnectServer]:
     base: Path = tmp_path_factory.mktemp("spark-connect")
     try:
-        server = start_server(base, driver_memory="1g", cores=2)
+        server = start_server(base, driver_memory="2g", cores=2)
     except SparkServerError as exc:
         pytest.fail(f"The Spark tests need a local Spark Connect server: {exc}", pytrace=False)
     try:
