@@ -29,8 +29,12 @@ def main() -> None:
 
 
 @main.command("sample-data")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("data/landing"), show_default=True)
-@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiplies the directory size.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("data/landing"), show_default=True
+)
+@click.option(
+    "--scale", type=float, default=1.0, show_default=True, help="Multiplies the directory size."
+)
 @click.option("--seed", type=int, default=sample_data.DEFAULT_SEED, show_default=True)
 @click.option("--patients", type=int, default=100_000, show_default=True, help="FHIR patient rows.")
 @click.option(

@@ -53,7 +53,9 @@ def build_summary() -> dict[str, Any]:
         "tables": tables,
         "checks": checks,
         "checks_failed": [
-            c for c in checks if not c["passed"] and c["severity"] == dg.AssetCheckSeverity.ERROR.value
+            c
+            for c in checks
+            if not c["passed"] and c["severity"] == dg.AssetCheckSeverity.ERROR.value
         ],
     }
 

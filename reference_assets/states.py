@@ -1,6 +1,5 @@
 """US states and territories: the lookup every domain uses to normalize state values."""
 
-
 import dagster as dg
 
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse

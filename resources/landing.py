@@ -14,7 +14,9 @@ DEFAULT_LANDING_DIR = "data/landing"
 class LandingZone(dg.ConfigurableResource):
     """Source files land in ``<root>/<source>/`` (e.g. ``data/landing/patients/``)."""
 
-    root: str = Field(default=DEFAULT_LANDING_DIR, description="Folder holding one folder per source.")
+    root: str = Field(
+        default=DEFAULT_LANDING_DIR, description="Folder holding one folder per source."
+    )
 
     def folder(self, source: str) -> Path:
         return Path(self.root).expanduser().resolve() / source

@@ -69,7 +69,9 @@ def build_row_count_drop_checks(
     ]
     suffix = "_".join(asset_keys[0].path) if len(asset_keys) == 1 else f"{len(asset_keys)}_assets"
 
-    @dg.multi_asset_check(specs=specs, can_subset=True, name=f"{name}__{suffix}", pool=WAREHOUSE_POOL)
+    @dg.multi_asset_check(
+        specs=specs, can_subset=True, name=f"{name}__{suffix}", pool=WAREHOUSE_POOL
+    )
     def _row_count_drop(context: dg.AssetCheckExecutionContext):
         for check_key in context.selected_asset_check_keys:
             yield row_count_drop_result(context.instance, check_key.asset_key, max_drop)

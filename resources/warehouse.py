@@ -123,7 +123,9 @@ class WarehouseSession:
         """
         raise NotImplementedError
 
-    def create_table_as(self, table: str, select_sql: str, params: SqlParams = None) -> TableSummary:
+    def create_table_as(
+        self, table: str, select_sql: str, params: SqlParams = None
+    ) -> TableSummary:
         """Atomically replace ``table`` with the result of ``select_sql``, inside the engine."""
         check_table_name(table)
         self._ensure_parent_schema(table)
@@ -226,7 +228,9 @@ class DuckDBSession(WarehouseSession):
             "json_document": "read_json_objects",
         }
         if file_format not in readers:
-            raise ValueError(f"Unsupported file format {file_format!r}; use one of {sorted(readers)}.")
+            raise ValueError(
+                f"Unsupported file format {file_format!r}; use one of {sorted(readers)}."
+            )
         if file_format == "json_document" and columns:
             raise ValueError("json_document views have one column, json; no schema applies.")
         shared_args = ["filename = 'source_file'"]
@@ -244,7 +248,9 @@ class DuckDBSession(WarehouseSession):
             f"SELECT * FROM {reader}({', '.join([sql_literal(str(path)), *shared_args])})"
             for path in paths
         ]
-        self.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL BY NAME\n".join(selects))
+        self.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL BY NAME\n".join(selects)
+        )
 
     def list_tables(self) -> list[tuple[str, str]]:
         rows = self.fetch_rows(
@@ -277,7 +283,9 @@ class Warehouse(dg.ConfigurableResource):
         raise NotImplementedError
 
     # One-shot conveniences: each opens and closes its own session.
-    def create_table_as(self, table: str, select_sql: str, params: SqlParams = None) -> TableSummary:
+    def create_table_as(
+        self, table: str, select_sql: str, params: SqlParams = None
+    ) -> TableSummary:
         with self.session() as s:
             return s.create_table_as(table, select_sql, params)
 
@@ -313,7 +321,9 @@ class DuckDBWarehouse(Warehouse):
     memory_limit: str | None = Field(default=None, description="DuckDB memory_limit, e.g. 4GiB.")
     threads: int | None = Field(default=None, description="DuckDB worker threads.")
     temp_directory: str | None = Field(default=None, description="Where DuckDB spills.")
-    extensions: list[str] = Field(default_factory=list, description="Extensions to load if available.")
+    extensions: list[str] = Field(
+        default_factory=list, description="Extensions to load if available."
+    )
     parquet_compression: str = "ZSTD"
     parquet_row_group_size: int = 122_880
     read_only: bool = False
@@ -395,9 +405,7 @@ class DuckDBWarehouse(Warehouse):
     @contextlib.contextmanager
     def session(self) -> Iterator[DuckDBSession]:
         with self.connect() as connection:
-            yield DuckDBSession(
-                connection, self.parquet_compression, self.parquet_row_group_size
-            )
+            yield DuckDBSession(connection, self.parquet_compression, self.parquet_row_group_size)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if self.extensions and context.log is not None:

@@ -24,7 +24,8 @@ def _writer(index: int) -> dg.AssetsDefinition:
     def writer(warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.session() as session:
             summary = session.create_table_as(
-                f"concurrency.writer_{index}", f"SELECT {index} AS writer, range AS i FROM range(1000)"
+                f"concurrency.writer_{index}",
+                f"SELECT {index} AS writer, range AS i FROM range(1000)",
             )
             time.sleep(HOLD_SECONDS)
         return dg.MaterializeResult(metadata=summary.metadata())

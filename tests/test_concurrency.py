@@ -1,5 +1,6 @@
 """One run, the multiprocess executor, the shipped instance config: writers take turns."""
 
+import itertools
 import os
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[f
 
 def assert_no_overlap(windows: dict[str, tuple[float, float]]) -> None:
     ordered = sorted(windows.items(), key=lambda kv: kv[1][0])
-    for (first, (_, first_end)), (second, (second_start, _)) in zip(ordered, ordered[1:]):
+    for (first, (_, first_end)), (second, (second_start, _)) in itertools.pairwise(ordered):
         assert second_start >= first_end, f"{second} started before {first} finished"
 
 

@@ -14,7 +14,15 @@ WAREHOUSE_RESOURCES = {"warehouse", "io_manager"}
 
 def test_dagster_cli_validates_the_code_location():
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "narr_platform.definitions"],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "narr_platform.definitions",
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -76,7 +76,10 @@ def test_settings_reach_the_duckdb_connection(tmp_path):
 
 def test_unavailable_extension_is_reported_not_fatal(tmp_path):
     warehouse = local_warehouse(
-        {"DUCKDB_DATABASE_PATH": str(tmp_path / "w.duckdb"), "DUCKDB_EXTENSIONS": "json,no_such_ext"}
+        {
+            "DUCKDB_DATABASE_PATH": str(tmp_path / "w.duckdb"),
+            "DUCKDB_EXTENSIONS": "json,no_such_ext",
+        }
     )
     with warehouse.connect() as con:
         status = warehouse.load_extensions(con)
@@ -85,7 +88,7 @@ def test_unavailable_extension_is_reported_not_fatal(tmp_path):
 
 
 def test_databricks_without_connection_names_missing_variables():
-    with pytest.raises(PlatformConfigError, match="SPARK_REMOTE.*DATABRICKS_HOST"):
+    with pytest.raises(PlatformConfigError, match=r"SPARK_REMOTE.*DATABRICKS_HOST"):
         build_resources({"PLATFORM_DEPLOYMENT": "databricks"})
     with pytest.raises(PlatformConfigError, match="DATABRICKS_TOKEN"):
         build_resources({"PLATFORM_DEPLOYMENT": "databricks", "DATABRICKS_HOST": "https://x"})
@@ -95,7 +98,15 @@ def test_code_location_fails_at_load_on_bad_setting(monkeypatch):
     """`dagster definitions validate` refuses a malformed variable and names it."""
     monkeypatch.setenv("DUCKDB_MEMORY_LIMIT", "lots")
     bad = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "narr_platform.definitions"],
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-m",
+            "narr_platform.definitions",
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

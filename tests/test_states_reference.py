@@ -8,7 +8,9 @@ def test_states_load_from_sample(sample_sources, materialize, warehouse_path):
     result = materialize("key:reference/ref_us_states")
     assert result.success
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        rows = dict(con.sql("SELECT state_usps, state_fips FROM reference.ref_us_states").fetchall())
+        rows = dict(
+            con.sql("SELECT state_usps, state_fips FROM reference.ref_us_states").fetchall()
+        )
     assert rows["AL"] == "01"
     assert rows["CA"] == "06"
     assert rows["PR"] == "72"

@@ -1,5 +1,6 @@
 """The Dagster UI for real: `dagster dev` on a free port, headless Chromium, a GraphQL launch."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -103,7 +104,9 @@ def dagster_dev(dagster_home: Path, landing_dir: Path, tmp_path: Path) -> Iterat
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"dagster dev exited: {(tmp_path / 'dagster_dev.log').read_text()[-3000:]}")
+                pytest.fail(
+                    f"dagster dev exited: {(tmp_path / 'dagster_dev.log').read_text()[-3000:]}"
+                )
             try:
                 if requests.get(f"{url}/server_info", timeout=2).ok:
                     break
@@ -148,10 +151,8 @@ def test_lineage_page_lists_groups_and_a_launched_run_succeeds(dagster_dev: str,
             page = browser.new_page()
             page.goto(f"{dagster_dev}/asset-groups", wait_until="domcontentloaded")
             skip = page.get_by_role("button", name="Skip")  # the first-visit newsletter dialog
-            try:
+            with contextlib.suppress(PlaywrightTimeoutError):
                 skip.click(timeout=15_000)
-            except PlaywrightTimeoutError:
-                pass
             for group in groups:
                 page.get_by_text(group, exact=True).first.wait_for(timeout=60_000)
             page.screenshot(path=str(tmp_path / "lineage.png"))
