@@ -33,6 +33,11 @@ PARITY_GROUPS = ("reference", "fhir", "healthsim", "analytics", "directory")
 NOT_PORTABLE: dict[str, str] = {}
 SAMPLE = {"scale": 0.05, "patients": 200, "healthsim_patients": 20}
 
+#: Columns that record when a step ran (wall clock): compared as "set", not by value.
+WALL_CLOCK_COLUMNS: dict[str, frozenset[str]] = {
+    "healthsim.schema_version": frozenset({"applied_at"}),
+}
+
 #: (DuckDB type as Spark DDL, Spark type) pairs that hold the same values.
 TYPE_EQUIVALENCES: set[tuple[str, str]] = set()
 
@@ -107,7 +112,12 @@ def _materialize_all(engine: str) -> EngineRun:
             if table.split(".", 1)[0] not in PARITY_GROUPS:
                 continue
             columns[table] = session.columns(table)
-            fetched = session.fetch_rows(f"SELECT * FROM {table}")
+            clock = WALL_CLOCK_COLUMNS.get(table, frozenset())
+            select = ", ".join(
+                f"{name} IS NOT NULL AS {name}" if name in clock else name
+                for name, _ in columns[table]
+            )
+            fetched = session.fetch_rows(f"SELECT {select} FROM {table}")
             rows[table] = sorted((tuple(_normal(v) for v in r) for r in fetched), key=repr)
     return EngineRun(engine, failed, materialized, checks, columns, rows)
 

@@ -89,15 +89,15 @@ SELECT
     o.org_type,
     count(*) AS organizations,
     round(avg(CASE WHEN o.street IS NOT NULL AND o.city IS NOT NULL AND o.zip_code IS NOT NULL
-                   THEN 1.0 ELSE 0.0 END), 4) AS address_complete,
+                   THEN 1 ELSE 0 END), 4) AS address_complete,
     round(avg(CASE WHEN o.phone IS NOT NULL OR o.website IS NOT NULL OR o.email IS NOT NULL
-                   THEN 1.0 ELSE 0.0 END), 4) AS contact_complete,
-    round(avg(CASE WHEN o.latitude IS NOT NULL THEN 1.0 ELSE 0.0 END), 4) AS coordinates_complete,
+                   THEN 1 ELSE 0 END), 4) AS contact_complete,
+    round(avg(CASE WHEN o.latitude IS NOT NULL THEN 1 ELSE 0 END), 4) AS coordinates_complete,
     round(avg(CASE
-        WHEN o.org_type = 'treatment_center' THEN CASE WHEN t.level_of_care IS NOT NULL THEN 1.0 ELSE 0.0 END
-        WHEN o.org_type = 'narr_residence' THEN CASE WHEN n.certification_level IS NOT NULL THEN 1.0 ELSE 0.0 END
-        WHEN o.org_type = 'recovery_center' THEN CASE WHEN len(c.services) > 0 THEN 1.0 ELSE 0.0 END
-        ELSE CASE WHEN len(r.services) > 0 THEN 1.0 ELSE 0.0 END END), 4) AS services_complete
+        WHEN o.org_type = 'treatment_center' THEN CASE WHEN t.level_of_care IS NOT NULL THEN 1 ELSE 0 END
+        WHEN o.org_type = 'narr_residence' THEN CASE WHEN n.certification_level IS NOT NULL THEN 1 ELSE 0 END
+        WHEN o.org_type = 'recovery_center' THEN CASE WHEN len(c.services) > 0 THEN 1 ELSE 0 END
+        ELSE CASE WHEN len(r.services) > 0 THEN 1 ELSE 0 END END), 4) AS services_complete
 FROM directory.organizations AS o
 LEFT JOIN directory.treatment_centers AS t ON t.org_id = o.org_id
 LEFT JOIN directory.narr_residences AS n ON n.org_id = o.org_id
