@@ -14,6 +14,7 @@ exit, so temporary views never leak between steps.
 
 import contextlib
 import json
+import logging
 import re
 import threading
 import uuid
@@ -87,6 +88,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@contextlib.contextmanager
+def _quiet_query_context_logger() -> Iterator[None]:
+    """Keep pyspark from logging an analysis error as ERROR before it reaches the caller.
+
+    pyspark logs every analysis exception with its JVM stack on the ``SQLQueryContextLogger``
+    as it is raised. The ``len()`` retry expects some, and any other error is re-raised
+    whole (message and stack) to the step, where Dagster reports it once.
+    """
+    logger = logging.getLogger("SQLQueryContextLogger")
+    was_disabled = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was_disabled
+
+
 class SparkWarehouseSession(WarehouseSession):
     """Warehouse operations on one Spark (Connect) session."""
 
@@ -126,9 +144,12 @@ class SparkWarehouseSession(WarehouseSession):
         for _attempt in range(8):
             statement = self.translate(statement_source)[index]
             try:
-                frame = self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
-                if _QUERY_START.match(statement):
-                    frame.schema  # noqa: B018 - queries are lazy: analyse now, retry here
+                with _quiet_query_context_logger():
+                    frame = (
+                        self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+                    )
+                    if _QUERY_START.match(statement):
+                        frame.schema  # noqa: B018 - queries are lazy: analyse now, retry here
                 return frame
             except AnalysisException as exc:
                 match = LENGTH_OF_ARRAY.search(str(exc))

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, generate_sample
 
 
 def run_job(module: str, job: str, dagster_home: Path, extra_args: tuple[str, ...] = ()) -> str:
@@ -71,3 +71,54 @@ def test_shipped_instance_config_limits_the_duckdb_pool(dagster_home):
         config = instance.get_concurrency_config()
         assert config.pool_config.default_pool_limit == 1
         assert config.pool_config.pool_granularity.value == "op"
+
+
+DIRECTORY_STAGING = (
+    "directory/stg_treatment_centers",
+    "directory/stg_narr_residences",
+    "directory/stg_recovery_centers",
+    "directory/stg_recovery_organizations",
+)
+
+
+def test_the_four_directory_staging_assets_share_the_file(
+    dagster_home, landing_dir, warehouse_path
+):
+    """The real platform assets, not test doubles: four independent writers in one run."""
+    generate_sample(landing_dir, "directory", scale=0.03)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "narr_platform.definitions",
+            "--select",
+            ",".join(DIRECTORY_STAGING),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        [run] = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        windows = step_windows(instance, run.run_id)
+        pids = {
+            entry.dagster_event.pid
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+        }
+    staging_steps = {key.replace("/", "__") for key in DIRECTORY_STAGING}
+    assert staging_steps <= set(windows)  # their checks ran too, as steps of their own
+    assert len(pids) == len(windows)  # each step in its own process
+    assert_no_overlap(windows)  # assets and checks alike took turns on the file
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        for key in DIRECTORY_STAGING:
+            (rows,) = con.execute(f"SELECT count(*) FROM {key.replace('/', '.')}").fetchone()
+            assert rows > 0, key
