@@ -12,10 +12,11 @@ import duckdb
 from tests.conftest import PROJECT_ROOT, generate_sample
 
 
-def run_job(module: str, job: str, dagster_home: Path, extra_args: tuple[str, ...] = ()) -> str:
+def run_dagster(dagster_home: Path, *args: str) -> str:
+    """``dagster ARGS`` in a subprocess on the given instance; fails the test on error."""
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     proc = subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", module, "-j", job, *extra_args],
+        [sys.executable, "-m", "dagster", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -46,7 +47,9 @@ def assert_no_overlap(windows: dict[str, tuple[float, float]]) -> None:
 
 
 def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, warehouse_path):
-    run_job("tests.concurrency_location", "all_writers", dagster_home)
+    run_dagster(
+        dagster_home, "job", "execute", "-m", "tests.concurrency_location", "-j", "all_writers"
+    )
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         [run] = instance.get_runs(filters=dg.RunsFilter(job_name="all_writers"))
         assert run.status == dg.DagsterRunStatus.SUCCESS
@@ -86,26 +89,16 @@ def test_the_four_directory_staging_assets_share_the_file(
 ):
     """The real platform assets, not test doubles: four independent writers in one run."""
     generate_sample(landing_dir, "directory", scale=0.03)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "asset",
-            "materialize",
-            "-m",
-            "narr_platform.definitions",
-            "--select",
-            ",".join(DIRECTORY_STAGING),
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    selection = ",".join(DIRECTORY_STAGING)
+    run_dagster(
+        dagster_home,
+        "asset",
+        "materialize",
+        "-m",
+        "narr_platform.definitions",
+        "--select",
+        selection,
     )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         [run] = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.SUCCESS
