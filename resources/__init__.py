@@ -6,9 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from dagster_duckdb_pandas import DuckDBPandasIOManager
-
 from resources.deployment import Deployment, PlatformConfigError, current_deployment
+from resources.duckdb_io_manager import WarehousePandasIOManager
 from resources.duckdb_settings import DuckDBSettings
 from resources.landing import DEFAULT_LANDING_DIR, LANDING_DIR_ENV_VAR, LandingZone
 from resources.warehouse import (
@@ -57,7 +56,7 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         }
     settings = DuckDBSettings.from_env(env)
     warehouse = DuckDBWarehouse.from_settings(settings)
-    io_manager = DuckDBPandasIOManager(
+    io_manager = WarehousePandasIOManager(
         database=warehouse.database_path,
         connection_config=warehouse.connection_config(),
     )

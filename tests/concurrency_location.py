@@ -1,7 +1,10 @@
 """A test-only code location: four independent assets writing the same DuckDB file.
 
 Each holds its warehouse session for a moment, so without the `duckdb` pool the
-multiprocess executor would run two of them at once.
+multiprocess executor would run two of them at once. A blocking multi-asset check guards
+the four and the fifth asset that reads them all, as the platform's own groups do: Dagster
+then splits the check into one step per level of the graph, and the outputs of the first
+step (no value) pass through the IO manager to the steps downstream.
 """
 
 import time
@@ -9,13 +12,16 @@ import time
 import dagster as dg
 
 from resources import WAREHOUSE_POOL, Warehouse, build_resources
+from resources.quality_checks import build_row_count_drop_checks
 
 HOLD_SECONDS = 1.5
+WRITERS = [dg.AssetKey(["concurrency", f"writer_{index}"]) for index in range(4)]
+ALL_WRITERS = dg.AssetKey(["concurrency", "all_writers"])
 
 
 def _writer(index: int) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["concurrency", f"writer_{index}"],
+        key=WRITERS[index],
         group_name="concurrency",
         kinds={"duckdb", "sql"},
         pool=WAREHOUSE_POOL,
@@ -33,11 +39,29 @@ def _writer(index: int) -> dg.AssetsDefinition:
     return writer
 
 
+@dg.asset(
+    key=ALL_WRITERS,
+    group_name="concurrency",
+    kinds={"duckdb", "sql"},
+    pool=WAREHOUSE_POOL,
+    deps=WRITERS,
+    description="Test asset: the four writers' rows in one table.",
+)
+def all_writers_table(warehouse: Warehouse) -> dg.MaterializeResult:
+    union = " UNION ALL ".join(f"SELECT * FROM {key.path[0]}.{key.path[1]}" for key in WRITERS)
+    with warehouse.session() as session:
+        summary = session.create_table_as("concurrency.all_writers", union)
+    return dg.MaterializeResult(metadata=summary.metadata())
+
+
 all_writers = dg.define_asset_job("all_writers", selection=dg.AssetSelection.groups("concurrency"))
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=[_writer(i) for i in range(4)], jobs=[all_writers], resources=build_resources()
+        assets=[*(_writer(i) for i in range(4)), all_writers_table],
+        asset_checks=[build_row_count_drop_checks([*WRITERS, ALL_WRITERS])],
+        jobs=[all_writers],
+        resources=build_resources(),
     )

@@ -58,14 +58,17 @@ def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, wareh
             entry.dagster_event.pid
             for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
         }
-    assert len(windows) == 4
-    assert len(pids) == 4  # each step in its own process: the multiprocess executor
-    assert_no_overlap(windows)  # the duckdb pool (limit 1) serialized them
+    writers = {f"concurrency__writer_{index}" for index in range(4)}
+    assert writers | {"concurrency__all_writers"} <= set(windows)
+    assert len(pids) == len(windows)  # each step in its own process: the multiprocess executor
+    assert_no_overlap(windows)  # the duckdb pool (limit 1) serialized them, checks included
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         counts = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'concurrency'"
         ).fetchone()
-    assert counts == (4,)
+        (rows,) = con.execute("SELECT count(*) FROM concurrency.all_writers").fetchone()
+    assert counts == (5,)
+    assert rows == 4000
 
 
 def test_shipped_instance_config_limits_the_duckdb_pool(dagster_home):
