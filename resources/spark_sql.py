@@ -575,6 +575,35 @@ def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp
     return node
 
 
+def _whole_row_structs(tree: exp.Expr) -> None:
+    """DuckDB's ``to_json(t)`` of a table alias ``t`` (the whole row) as ``to_json(struct(t.*))``.
+
+    Spark has no row value for an alias. A bare name that is a table alias of the same
+    SELECT and not qualified is read as the row, as DuckDB reads it.
+    """
+    for select in list(tree.find_all(exp.Select)):
+        sources = [select.args.get("from_"), *(select.args.get("joins") or [])]
+        aliases = {
+            clause.this.alias_or_name.lower()
+            for clause in sources
+            if clause is not None and isinstance(clause.this, exp.Table | exp.Subquery | exp.Values)
+        }
+        if not aliases:
+            continue
+        for call in select.find_all(exp.Anonymous):
+            if call.name.lower() != "to_json" or len(call.expressions) != 1:
+                continue
+            [argument] = call.expressions
+            if (
+                isinstance(argument, exp.Column)
+                and not argument.table
+                and argument.name.lower() in aliases
+            ):
+                argument.replace(
+                    exp.Struct(expressions=[exp.Column(this=exp.Star(), table=argument.this)])
+                )
+
+
 def translate(
     sql: str, naming: SparkNaming | None = None, array_columns: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -588,6 +617,7 @@ def translate(
     for tree in statements:
         if naming is not None:
             _map_tables(tree, naming)
+        _whole_row_structs(tree)
         tree = tree.transform(lambda node: _rewrite(node, array_columns))
         out.append(tree.sql(dialect=NarrSpark))
     return out

@@ -108,12 +108,21 @@ FROM (VALUES ('b', 1), ('a', 2), (NULL, 3)) AS t(x, v)
 """
 
 
+WHOLE_ROW_SQL = """
+SELECT CAST(to_json(t) AS VARCHAR) AS row_json
+FROM (VALUES (1, 'a', NULL), (2, 'b', 3.5)) AS t(id, name, score)
+ORDER BY id
+"""
+
+
 def test_sql_semantics_match_duckdb(spark_env):
+    queries = (SEMANTICS_SQL, AGGREGATE_SQL, WHOLE_ROW_SQL)
     with local_warehouse().session() as duck:
-        expected = duck.fetch_rows(SEMANTICS_SQL) + duck.fetch_rows(AGGREGATE_SQL)
+        expected = [row for sql in queries for row in duck.fetch_rows(sql)]
     with build_spark_warehouse().session() as spark:
-        actual = spark.fetch_rows(SEMANTICS_SQL) + spark.fetch_rows(AGGREGATE_SQL)
+        actual = [row for sql in queries for row in spark.fetch_rows(sql)]
     assert actual == expected
+    assert actual[-1] == ('{"id":2,"name":"b","score":3.5}',)
     assert actual[0][2] == "2020-01-05T00:00:00Z"
     assert actual[0][8] == '{"a":1,"b":null,"c":[1,2]}'
 
