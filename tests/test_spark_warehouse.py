@@ -261,3 +261,24 @@ def test_json_documents_match_duckdb(spark_env, tmp_path: Path):
         actual = sorted(spark.fetch_rows(JSON_DOCUMENT_SQL), key=repr)
     assert actual == expected
     assert expected[0][:3] == (1, "OBJECT", '{"name":"b","a":[1,2.5]}')
+
+
+def test_scenario_store_runs_on_spark(spark_env):
+    """Save, re-tag (an existing tag again) and export a scenario: the same on both engines."""
+    from fhir_assets.healthsim.scenarios.store import ScenarioStore
+
+    entities = [("patient", f"00000000-0000-0000-0000-00000000000{i}", {"n": i}) for i in range(3)]
+
+    def exercise(warehouse) -> tuple[list[str], list[dict]]:
+        with warehouse.session() as session:
+            store = ScenarioStore(session)
+            store.save("demo", entities, "three patients", tags=["demo", "x"])
+            tags = store.tag("demo", ["x", "readmission"])
+            document = json.loads(store.export_json("demo"))
+        return tags, document["entities"]
+
+    duck = exercise(local_warehouse())
+    spark = exercise(build_spark_warehouse())
+    assert spark[0] == duck[0] == ["demo", "readmission", "x"]
+    assert [e["entity_id"] for e in spark[1]] == [e["entity_id"] for e in duck[1]]
+    assert [e["data"] for e in spark[1]] == [{"n": 0}, {"n": 1}, {"n": 2}]

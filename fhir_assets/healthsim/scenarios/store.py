@@ -388,10 +388,13 @@ class ScenarioStore:
             )
 
     def _insert_tags(self, scenario_id: str, tags: Iterable[str]) -> None:
+        # INSERT ... WHERE NOT EXISTS rather than ON CONFLICT, which Spark SQL lacks.
         for tag in sorted({t.strip() for t in tags if t and t.strip()}):
+            row_id = _row_id(scenario_id, "tag", tag)
             self.session.execute(
-                f"INSERT INTO {SCHEMA}.scenario_tags VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [_row_id(scenario_id, "tag", tag), scenario_id, tag],
+                f"INSERT INTO {SCHEMA}.scenario_tags SELECT ?, ?, ? WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {SCHEMA}.scenario_tags WHERE id = ?)",
+                [row_id, scenario_id, tag, row_id],
             )
 
     def _delete_rows(self, scenario_id: str) -> None:
