@@ -181,5 +181,5 @@ FHIR_CHECKS = [
     fhir_gender_in_value_set,
     fhir_birth_date_format,
     fhir_r4_model_validation,
-    build_row_count_drop_checks([fhir_patients.key], blocking=False),
+    *build_row_count_drop_checks([fhir_patients.key], blocking=False),
 ]

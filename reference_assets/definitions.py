@@ -88,7 +88,7 @@ REFERENCE_CHECKS = [
     ),
     # No load loses more than 10% of the rows of the one before.
     # (ref_us_states, the foundation's example, keeps its own single check.)
-    build_row_count_drop_checks(
+    *build_row_count_drop_checks(
         [_key(a) for a in REFERENCE_ASSETS if a is not states.ref_us_states]
     ),
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from tests.concurrency_location import ALL_WRITERS, WRITERS
 from tests.conftest import PROJECT_ROOT, generate_sample
 
 
@@ -46,6 +47,27 @@ def assert_no_overlap(windows: dict[str, tuple[float, float]]) -> None:
         assert second_start >= first_end, f"{second} started before {first} finished"
 
 
+def check_evaluations_after_materializations(
+    instance: dg.DagsterInstance, run_id: str, check_name: str
+) -> dict[dg.AssetKey, list[bool]]:
+    """Per asset: for each evaluation of ``check_name``, whether the asset was already
+    materialized in this run when it was evaluated."""
+    materialized: set[dg.AssetKey] = set()
+    seen: dict[dg.AssetKey, list[bool]] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            materialized.add(event.asset_key)
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if evaluation.check_name == check_name:
+                key = evaluation.asset_key
+                seen.setdefault(key, []).append(key in materialized)
+    return seen
+
+
 def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, warehouse_path):
     run_dagster(
         dagster_home, "job", "execute", "-m", "tests.concurrency_location", "-j", "all_writers"
@@ -54,6 +76,9 @@ def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, wareh
         [run] = instance.get_runs(filters=dg.RunsFilter(job_name="all_writers"))
         assert run.status == dg.DagsterRunStatus.SUCCESS
         windows = step_windows(instance, run.run_id)
+        drop_checks = check_evaluations_after_materializations(
+            instance, run.run_id, "row_count_drop"
+        )
         pids = {
             entry.dagster_event.pid
             for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
@@ -69,6 +94,9 @@ def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, wareh
         (rows,) = con.execute("SELECT count(*) FROM concurrency.all_writers").fetchone()
     assert counts == (5,)
     assert rows == 4000
+    # The shared row_count_drop guard ran once per asset, each after its asset was built
+    # (a check that ran before its asset, or not at all, would not guard anything).
+    assert drop_checks == {key: [True] for key in [*WRITERS, ALL_WRITERS]}
 
 
 def test_shipped_instance_config_limits_the_duckdb_pool(dagster_home):

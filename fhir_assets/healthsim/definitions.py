@@ -25,7 +25,7 @@ defs = dg.Definitions(
     ],
     asset_checks=[
         *canonical.KEY_CHECKS,
-        canonical.ROW_COUNT_DROP_CHECKS,
+        *canonical.ROW_COUNT_DROP_CHECKS,
         *star_checks.STAR_CHECKS,
     ],
     jobs=[scenario_assets.healthsim_legacy_scenario_migration],
