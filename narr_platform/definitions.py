@@ -24,7 +24,7 @@ DOMAIN_DEFINITIONS = (
 
 # Every asset and check writes the warehouse, so the duckdb pool (limit 1) runs them one at
 # a time whatever the executor. In one process the run skips a Python start and a slot poll
-# per step: `make run` went from 21 min (multiprocess, ~130 steps) to a few minutes. The
+# per step: `make run` went from 21 min (multiprocess, 132 steps) to about one. The
 # pool still applies, so the run waits for (and blocks) steps of other runs on the file.
 materialize_all = dg.define_asset_job(
     name="materialize_all",
