@@ -2,8 +2,7 @@
 
 ``DuckDBPandasIOManager`` refuses an output that carries no value. Dagster routes the
 outputs of blocking asset checks through the ``io_manager`` whenever a check step has
-steps downstream (a multi-asset check over assets at several levels of the graph is split
-into one step per level), and those outputs are always ``None``. Like
+steps downstream (the gate of a blocking check), and those outputs are always ``None``. Like
 ``SparkPandasIOManager``, this one stores nothing for them; a DataFrame is stored and
 loaded exactly as ``DuckDBPandasIOManager`` does.
 """
