@@ -25,8 +25,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from resources.backup import create_backup, restore_backup, table_fingerprints
 from resources.warehouse import DuckDBWarehouse
+from schedules.backup import create_backup, restore_backup, table_fingerprints
 
 CHUNK_ROWS = 4_000_000
 CHUNK_SQL = """

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
-from narr_platform.directory import queries  # noqa: E402
+from directory_assets import queries  # noqa: E402
 
 STAGED = ("treatment_centers", "narr_residences", "recovery_centers", "recovery_organizations")
 TARGETS_MS = {"radius": 50, "service_availability": 100, "network": 200, "statistics": 150}
@@ -66,7 +66,7 @@ def materialize(
     skip_network: bool = False,
     keep_staging: bool = False,
 ) -> tuple[float, dict[str, float]]:
-    import narr_platform.directory.definitions as directory
+    import directory_assets.definitions as directory
     from resources import DuckDBWarehouse, LandingZone
 
     if not keep_staging:
@@ -226,7 +226,7 @@ def main() -> None:
             print(f"materialization of the directory group: {seconds:.1f} s{goal}", flush=True)
             for step, took in sorted(steps.items(), key=lambda kv: -kv[1])[:8]:
                 print(f"    {step:<55} {took:7.2f} s")
-        from narr_platform.directory.index import DirectoryIndex
+        from directory_assets.index import DirectoryIndex
 
         warehouse = DuckDBWarehouse(
             database_path=str(database), read_only=True, threads=args.threads

@@ -55,11 +55,11 @@ def generate(landing: Path, patients: int, scale: float) -> None:
 
 
 def _assets() -> list[dg.AssetsDefinition]:
+    import directory_assets.definitions
     import fhir_assets.definitions
-    import narr_platform.directory.definitions
 
     found = []
-    for defs in (fhir_assets.definitions.defs, narr_platform.directory.definitions.defs):
+    for defs in (fhir_assets.definitions.defs, directory_assets.definitions.defs):
         found += [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)]
     return found
 

@@ -1,1 +1,1 @@
-"""FHIR R4 Patient pipeline: raw patient files to FHIR resources, quality and Bulk export."""
+"""FHIR R4 from raw patient files and Synthea, HealthSim clinical data and scenarios, and the OHDSI-style star schema."""

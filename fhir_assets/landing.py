@@ -291,7 +291,7 @@ def register_landing(
 
 def register_state_names(session: WarehouseSession) -> None:
     """Temp view ``us_state_names(state_name, usps)``: full state names (lower case) to USPS."""
-    from narr_platform.geography import us_states
+    from resources.geography import us_states
 
     rows = ", ".join(f"({sql_literal(s.name.lower())}, {sql_literal(s.usps)})" for s in us_states())
     session.execute(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from narr_platform.sample_data import SampleDataRequest, atomic_path
+from resources.sample_files import SampleDataRequest, atomic_path
 
 PATIENTS_SOURCE = "patients"
 SYNTHEA_SOURCE = "synthea"

@@ -1,4 +1,4 @@
-"""The national recovery-services directory platform: a Dagster code location."""
+"""The code location (every domain's definitions in one place) and the `narr-platform` command line."""
 
 from importlib.metadata import PackageNotFoundError, version
 

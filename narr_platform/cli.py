@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
+from directory_assets.cli import COMMANDS as DIRECTORY_COMMANDS
 from fhir_assets.cli import fhir_export
 from fhir_assets.healthsim.scenarios.cli import scenario as healthsim_scenario
 from narr_platform import sample_data
-from narr_platform.directory.cli import COMMANDS as DIRECTORY_COMMANDS
 from reference_assets.cli import reference_check
 from resources.deployment import PlatformConfigError
 from schedules.cli import OPERATIONS_COMMANDS
@@ -94,7 +94,7 @@ def summary_command(as_json: bool) -> None:
 #: Domain command groups, attached below. Each is a ``click.Command``.
 COMMANDS: list[click.Command] = []
 COMMANDS.append(healthsim_scenario)  # scenario save|load|list|tag|export|import|delete
-COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (narr_platform/directory/cli.py)
+COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (directory_assets/cli.py)
 COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
 COMMANDS.append(fhir_export)  # fhir-export (fhir_assets/cli.py)
 COMMANDS.append(reference_check)  # reference-check (reference_assets/cli.py)

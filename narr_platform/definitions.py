@@ -6,16 +6,16 @@ settings happens when the code location loads, not when this module is imported.
 
 import dagster as dg
 
+import directory_assets.definitions
 import fhir_assets.definitions
 import fhir_assets.healthsim.definitions
-import narr_platform.directory.definitions
 import reference_assets.definitions
 import schedules.definitions
 from resources import build_resources
 from schedules.landing_sensors import landing_sensor_definitions
 
 DOMAIN_DEFINITIONS = (
-    narr_platform.directory.definitions.defs,
+    directory_assets.definitions.defs,
     fhir_assets.definitions.defs,
     fhir_assets.healthsim.definitions.defs,
     reference_assets.definitions.defs,
@@ -39,7 +39,15 @@ materialize_all = dg.define_asset_job(
 def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         *DOMAIN_DEFINITIONS,
-        # One sensor per landing folder of every imported domain's LANDING_SOURCES.
-        landing_sensor_definitions(),
+        # One sensor per landing folder of every domain's LANDING_SOURCES.
+        landing_sensor_definitions(
+            module.LANDING_SOURCES
+            for module in (
+                directory_assets.definitions,
+                fhir_assets.definitions,
+                fhir_assets.healthsim.definitions,
+                reference_assets.definitions,
+            )
+        ),
         dg.Definitions(jobs=[materialize_all], resources=build_resources()),
     )

@@ -7,29 +7,13 @@ returning the files it wrote under ``<out>/<source>/``. Files are written atomic
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import importlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
-DEFAULT_SEED = 42
+from resources.sample_files import DEFAULT_SEED, SampleDataRequest
 
-
-@dataclasses.dataclass(frozen=True)
-class SampleDataRequest:
-    """What the user asked `sample-data` for; each generator reads the fields it needs."""
-
-    out: Path
-    seed: int = DEFAULT_SEED
-    scale: float = 1.0
-    patients: int = 100_000
-    reference: str = "default"  # "default" or "national"
-    healthsim_patients: int = 1_000
-
+__all__ = ["DEFAULT_SEED", "GENERATORS", "SampleDataRequest", "generate", "resolve"]
 
 SampleGenerator = Callable[[SampleDataRequest], list[Path]]
 
@@ -43,7 +27,7 @@ GENERATORS: dict[str, str] = {
     "synthea": "fhir_assets.healthsim.sample:write_synthea",
     "healthsim": "fhir_assets.healthsim.sample:write_healthsim",
     "scenarios_legacy": "fhir_assets.healthsim.sample:write_legacy_scenarios",
-    "directory": "narr_platform.directory.sample:write_directory",
+    "directory": "directory_assets.sample:write_directory",
 }
 
 
@@ -59,31 +43,3 @@ def generate(request: SampleDataRequest, only: tuple[str, ...] = ()) -> dict[str
         raise ValueError(f"Unknown sample sources {unknown}; known: {', '.join(GENERATORS)}.")
     selected = only or tuple(GENERATORS)
     return {name: resolve(GENERATORS[name])(request) for name in selected}
-
-
-@contextlib.contextmanager
-def atomic_output(path: Path, mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
-    """Open a temporary file beside ``path`` and move it into place only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp_name, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
-            yield handle
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` for writers that take a file name (Parquet, XLSX)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from narr_platform.geography import us_counties
 from resources import WAREHOUSE_POOL, Warehouse
+from resources.geography import us_counties
 from resources.warehouse import sql_literal
 
 COUNTIES_TABLE = "reference.ref_us_counties"

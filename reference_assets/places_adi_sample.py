@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from narr_platform.sample_data import SampleDataRequest
 from reference_assets.layouts import ADI_SCHEMA, PLACES_COUNTY_SCHEMA, PLACES_TRACT_SCHEMA
 from reference_assets.sample_universe import DATA_YEAR, rng_for, universe_for, write_csv
+from resources.sample_files import SampleDataRequest
 
 PLACES_FOLDER = "reference/places"
 ADI_FOLDER = "reference/adi"

@@ -1,6 +1,6 @@
 """The synthetic geography the reference sample files share: real counties, nested tracts.
 
-Counties and their FIPS codes are real (``narr_platform.geography.us_counties``); their
+Counties and their FIPS codes are real (``resources.geography.us_counties``); their
 populations, tracts (11 digits) and block groups (12 digits) are drawn deterministically
 from the seed, sized like the real country (about 85 thousand tracts and 242 thousand
 block groups nationally). Every array is built vectorised, never row by row.
@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from narr_platform.geography import us_counties, us_states, zip_places
-from narr_platform.sample_data import SampleDataRequest, atomic_output
+from resources.geography import us_counties, us_states, zip_places
+from resources.sample_files import SampleDataRequest, atomic_output
 
 #: States written with tracts and block groups in the default (quick) sample; Alabama and
 #: California exercise the leading-zero state codes.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from narr_platform.geography import us_states
-from narr_platform.sample_data import SampleDataRequest, atomic_output
+from resources.geography import us_states
+from resources.sample_files import SampleDataRequest, atomic_output
 
 STATES_FILE = "reference/states/us_states.csv"
 

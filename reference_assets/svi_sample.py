@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from narr_platform.sample_data import SampleDataRequest
 from reference_assets.sample_universe import rng_for, universe_for, write_csv
 from reference_assets.svi_layout import SVI_2022_COLUMNS
+from resources.sample_files import SampleDataRequest
 
 SVI_FOLDER = "reference/svi"
 MISSING = -999

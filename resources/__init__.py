@@ -1,4 +1,4 @@
-"""Resources shared by every domain: the warehouse seam and the IO manager for small tables."""
+"""The shared toolkit every domain builds on: the warehouse seam, IO managers, landing folders, US geography lookups and sample-file writing; it imports no domain."""
 
 from __future__ import annotations
 

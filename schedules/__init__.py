@@ -1,1 +1,1 @@
-"""Operations: backups, exports, sensors on landing folders, health."""
+"""Operations: backups and restores, health, statistics, exports, and the sensors on landing folders."""

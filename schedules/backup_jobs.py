@@ -13,7 +13,8 @@ import time
 import dagster as dg
 import duckdb
 
-from resources.backup import (
+from resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
+from schedules.backup import (
     RETENTION_DAYS,
     BackupError,
     OperationsSettings,
@@ -22,8 +23,7 @@ from resources.backup import (
     create_backup,
     utc_now,
 )
-from resources.motherduck import motherduck_token, publish_statements, target_database
-from resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
+from schedules.motherduck import motherduck_token, publish_statements, target_database
 
 EXPORT_KEEP_DAYS = 365
 MONTHLY_EXPORT_FOLDER = "monthly"

@@ -13,8 +13,8 @@ from resources.deployment import PlatformConfigError
 
 
 def _settings() -> tuple[Any, Any]:
-    from resources.backup import OperationsSettings
     from resources.duckdb_settings import DuckDBSettings
+    from schedules.backup import OperationsSettings
 
     try:
         return DuckDBSettings.from_env(), OperationsSettings.from_env()
@@ -42,7 +42,7 @@ def backup_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def backup_status(rpo_hours: float | None, no_verify: bool, as_json: bool) -> None:
     """List backups with age, size, kind and checksum; exit 1 when the newest is too old."""
-    from resources.backup import list_backups, utc_now
+    from schedules.backup import list_backups, utc_now
 
     _, ops = _settings()
     rpo = rpo_hours if rpo_hours is not None else ops.rpo_hours
@@ -95,7 +95,7 @@ def backup_status(rpo_hours: float | None, no_verify: bool, as_json: bool) -> No
 def backup_create(kind: str) -> None:
     """Take a backup now (waits for the database lock like any writer)."""
     from resources import local_warehouse
-    from resources.backup import RETENTION_DAYS, BackupError, apply_retention, create_backup
+    from schedules.backup import RETENTION_DAYS, BackupError, apply_retention, create_backup
 
     db, ops = _settings()
     if db.is_motherduck:
@@ -138,7 +138,7 @@ def restore_command(backup: str, target: Path | None, lock_timeout: float) -> No
     table's row count and content equal the manifest) before it atomically replaces the
     target; the previous file is kept as <name>.pre-restore-<timestamp>.
     """
-    from resources.backup import RestoreError, list_backups, restore_backup
+    from schedules.backup import RestoreError, list_backups, restore_backup
 
     db, ops = _settings()
     if backup == "latest":
@@ -170,7 +170,7 @@ def restore_command(backup: str, target: Path | None, lock_timeout: float) -> No
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def health_command(as_json: bool) -> None:
     """Warehouse health; exit code 0 healthy, 1 degraded, 2 down."""
-    from resources.health import check_health, render_health
+    from schedules.health import check_health, render_health
 
     db, ops = _settings()
     report = check_health(db, ops.backup_root, ops.rpo_hours)

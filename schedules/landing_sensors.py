@@ -21,10 +21,8 @@ import dataclasses
 import hashlib
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import dagster as dg
@@ -181,29 +179,13 @@ def merge_landing_sources(
     return merged
 
 
-def loaded_domain_modules() -> list[ModuleType]:
-    """Every imported domain ``*.definitions`` module (the code location imports them all)."""
-    skip = {"narr_platform.definitions", "schedules.definitions"}
-    return [
-        module
-        for name, module in sorted(sys.modules.items())
-        if name.endswith(".definitions")
-        and name not in skip
-        and module is not None
-        and hasattr(module, "defs")
-    ]
-
-
 def landing_sensors(landing_sources: Mapping[str, dg.AssetSelection]) -> list[dg.SensorDefinition]:
     """One sensor per landing folder."""
     return [landing_sensor(source, landing_sources[source]) for source in sorted(landing_sources)]
 
 
-def landing_sensor_definitions(modules: Iterable[ModuleType] | None = None) -> dg.Definitions:
-    """Sensors for the ``LANDING_SOURCES`` of the given (default: all loaded) domains.
-
-    Domains that do not define ``LANDING_SOURCES`` yet contribute nothing.
-    """
-    chosen = loaded_domain_modules() if modules is None else list(modules)
-    merged = merge_landing_sources(getattr(m, "LANDING_SOURCES", {}) for m in chosen)
-    return dg.Definitions(sensors=landing_sensors(merged))
+def landing_sensor_definitions(
+    sources: Iterable[Mapping[str, dg.AssetSelection]],
+) -> dg.Definitions:
+    """Sensors for the given domains' ``LANDING_SOURCES`` (the code location passes them)."""
+    return dg.Definitions(sensors=landing_sensors(merge_landing_sources(sources)))

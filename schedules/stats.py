@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 from typing import Any
 
 import dagster as dg
 import duckdb
 
-from resources.backup import base_tables, quote_table
+from schedules.backup import base_tables, quote_table
 
 
 def table_stats(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -65,26 +64,42 @@ def recent_runs(instance: dg.DagsterInstance, limit: int = 20) -> list[dict[str,
     return runs
 
 
+#: The directory's organizations and its published summary view (asset keys
+#: ``directory/organizations`` and ``directory/v_organization_summary``).
+DIRECTORY_TABLE = "directory.organizations"
+DIRECTORY_SUMMARY_VIEW = "directory.v_organization_summary"
+DIRECTORY_SUMMARY_COLUMNS = (
+    "state, org_type, organizations, with_coordinates, with_phone, with_website, "
+    "mat_providers, accepts_medicaid"
+)
+
+
 def directory_aggregates(
     warehouse: Any, state: str | None = None
 ) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """The directory's ``directory_stats`` (by state and type) when it is loaded.
+    """The directory by state and type, read from its published summary view.
 
-    Returns ``(rows, None)``, ``(None, None)`` when the directory module or its
-    ``directory.organizations`` table does not exist, or ``(None, reason)`` when the call fails
-    (e.g. a partially loaded directory): the rest of `stats` is still printed.
+    Returns ``(rows, None)``, ``(None, None)`` when the directory was never materialized, or
+    ``(None, reason)`` when the read fails (e.g. a partially loaded directory): the rest of
+    `stats` is still printed.
+    """
+    if not warehouse.table_exists(DIRECTORY_TABLE):
+        return None, None
+    usps = state.strip().upper() if state else None
+    sql = f"""
+        SELECT {DIRECTORY_SUMMARY_COLUMNS}
+        FROM {DIRECTORY_SUMMARY_VIEW}
+        WHERE $state IS NULL OR state = $state
+        ORDER BY state, org_type
     """
     try:
-        queries = importlib.import_module("narr_platform.directory.queries")
-    except ImportError:
-        return None, None
-    directory_stats = getattr(queries, "directory_stats", None)
-    if directory_stats is None or not warehouse.table_exists("directory.organizations"):
-        return None, None
-    try:
-        return list(directory_stats(warehouse, state=state)), None
+        frame = warehouse.fetch_df(sql, {"state": usps})
     except Exception as exc:  # a half-loaded directory must not hide the other statistics
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return [
+        {k: (v if k in ("state", "org_type") else int(v)) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ], None
 
 
 def collect_stats(

@@ -9,10 +9,10 @@ severity, down with ERROR.
 
 import dagster as dg
 
-from resources.backup import OperationsSettings
 from resources.duckdb_settings import DuckDBSettings
-from resources.health import DOWN, HEALTHY, check_health
 from resources.warehouse import WAREHOUSE_POOL, Warehouse
+from schedules.backup import OperationsSettings
+from schedules.health import DOWN, HEALTHY, check_health
 
 warehouse_file = dg.AssetSpec(
     key=dg.AssetKey(["operations", "warehouse_file"]),

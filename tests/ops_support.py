@@ -32,7 +32,7 @@ def operations_definitions() -> dg.Definitions:
     return dg.Definitions.merge(
         reference_assets.definitions.defs,
         schedules.definitions.defs,
-        landing_sensor_definitions([reference_assets.definitions]),
+        landing_sensor_definitions([reference_assets.definitions.LANDING_SOURCES]),
         dg.Definitions(resources=build_resources()),
     )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.spark_connect_server import (
+from narr_platform.spark_connect_server import (
     SparkConnectServer,
     SparkServerError,
     start_server,

@@ -11,9 +11,9 @@ import pygeohash
 import pytest
 from click.testing import CliRunner
 
-import narr_platform.directory.definitions as directory
-from narr_platform.directory import checks, queries
-from narr_platform.directory.network_rounds import MAX_MILES, MAX_NEIGHBORS
+import directory_assets.definitions as directory
+from directory_assets import checks, queries
+from directory_assets.network_rounds import MAX_MILES, MAX_NEIGHBORS
 from resources import DuckDBWarehouse, LandingZone
 from tests.conftest import generate_sample
 
@@ -205,7 +205,7 @@ def test_network_matches_brute_force_nearest_within_25_miles(con):
 
 
 def test_nearby_matches_independent_distance(built, session, con):
-    from narr_platform.directory.index import DirectoryIndex
+    from directory_assets.index import DirectoryIndex
 
     index = DirectoryIndex.load(session)
     points = con.execute(
@@ -291,7 +291,7 @@ def test_service_availability_network_and_stats(session, con):
     ).fetchall()[0][0]
     assert result["total"] == expected > 0
     assert all(r["state"] == "CA" for r in result["organizations"])
-    from narr_platform.directory.index import DirectoryIndex
+    from directory_assets.index import DirectoryIndex
 
     index = DirectoryIndex.load(session)
     for state, service, payment in [
@@ -360,8 +360,8 @@ def test_coordinates_check_fails_outside_us(tampered):
 
 
 def test_coordinates_bounds_hold_every_real_zip_place():
-    from narr_platform.directory.normalize import in_us_bounds_sql
-    from narr_platform.geography import zip_places
+    from directory_assets.normalize import in_us_bounds_sql
+    from resources.geography import zip_places
 
     with duckdb.connect() as con:
         con.execute("CREATE TABLE p (lat DOUBLE, lon DOUBLE)")
@@ -415,7 +415,7 @@ def test_subtype_link_check_fails_on_orphan(tampered, subtype):
 
 
 def test_records_reconciled_fails_when_a_record_is_lost(tampered):
-    from narr_platform.directory.staging_sql import TREATMENT_CENTERS as source
+    from directory_assets.staging_sql import TREATMENT_CENTERS as source
 
     total = tampered.row_count(source.table) + tampered.row_count(source.rejected_table)
     assert checks.evaluate_records_reconciled(tampered, source, total).passed
@@ -449,7 +449,7 @@ def test_row_count_drop_fails_after_a_shrunken_load(tmp_path):
 def test_network_rounds_from_an_eighth_of_a_mile_give_the_same_result(built, tmp_path, monkeypatch):
     """Dense directories start at 0.125 miles and resolve organizations round by round; the
     result must equal the single 25-mile round checked against brute force above."""
-    from narr_platform.directory import network_rounds
+    from directory_assets import network_rounds
 
     monkeypatch.setattr(network_rounds, "starting_radius", lambda organizations: 0.125)
     monkeypatch.setattr(network_rounds, "PART_SIZE", 300)  # each round in several parts

@@ -4,7 +4,7 @@ import collections
 import hashlib
 import json
 
-from narr_platform.directory import sample
+from directory_assets import sample
 
 
 def _load(path):

@@ -1,7 +1,7 @@
 """Helpers for the HealthSim tests (no tests here).
 
 ``install_geography`` writes ``reference.ref_geography`` in the contract's shape (one row
-per real county, from ``narr_platform.geography``) straight into the test warehouse, so the
+per real county, from ``resources.geography``) straight into the test warehouse, so the
 HealthSim tests need not build the whole reference domain. SVI ranks are a deterministic
 function of the FIPS code, so quartiles are populated.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from narr_platform.geography import us_counties, us_states
+from resources.geography import us_counties, us_states
 
 
 def install_geography(warehouse_path: Path) -> int:

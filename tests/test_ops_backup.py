@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from narr_platform.cli import main
-from resources.backup import (
+from resources.warehouse import DuckDBWarehouse
+from schedules.backup import (
     BackupError,
     RestoreError,
     apply_retention,
@@ -21,7 +22,6 @@ from resources.backup import (
     restore_backup,
     sha256_file,
 )
-from resources.warehouse import DuckDBWarehouse
 from tests.ops_support import (
     build_warehouse,
     hold_database,

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from narr_platform.cli import main
-from resources.backup import OperationsSettings, create_backup
 from resources.duckdb_settings import DuckDBSettings
-from resources.health import check_health
 from resources.warehouse import DuckDBWarehouse
+from schedules.backup import OperationsSettings, create_backup
+from schedules.health import check_health
 from tests.ops_support import build_warehouse, hold_database, run_job, use_private_ops_dirs
 
 

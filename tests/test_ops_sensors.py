@@ -142,10 +142,7 @@ def test_cursor_survives_a_restart(states_folder, landing_dir, dagster_home):
 
 
 def test_one_sensor_per_landing_source_of_each_domain():
-    import types
-
-    without = types.ModuleType("healthsim_stub.definitions")  # a domain with no LANDING_SOURCES
-    defs = landing_sensor_definitions([reference_assets.definitions, without])
+    defs = landing_sensor_definitions([reference_assets.definitions.LANDING_SOURCES, {}])
     names = sorted(s.name for s in defs.sensors)
     expected = sorted(sensor_name(s) for s in reference_assets.definitions.LANDING_SOURCES)
     assert names == expected
@@ -210,13 +207,19 @@ def test_unparseable_file_fails_its_run_naming_the_file(landing_dir, dagster_hom
 
 
 def test_code_location_has_one_sensor_per_landing_folder_of_every_domain():
+    import directory_assets.definitions
+    import fhir_assets.definitions
+    import fhir_assets.healthsim.definitions
     from narr_platform.definitions import defs as code_location
-    from schedules.landing_sensors import loaded_domain_modules
 
     defs = code_location()
-    modules = loaded_domain_modules()
-    assert reference_assets.definitions in modules
-    folders = merge_landing_sources(getattr(m, "LANDING_SOURCES", {}) for m in modules)
+    modules = (
+        directory_assets.definitions,
+        fhir_assets.definitions,
+        fhir_assets.healthsim.definitions,
+        reference_assets.definitions,
+    )
+    folders = merge_landing_sources(m.LANDING_SOURCES for m in modules)
     names = {s.name for s in defs.sensors if s.name.startswith("landing_")}
     assert names == {sensor_name(folder) for folder in folders}
     assert "landing_reference_states_sensor" in names

@@ -50,7 +50,7 @@ def test_sample_builds_every_reference_table(
         )
     )
     assert {k: types[k] for k in GEOGRAPHY_CONTRACT} == GEOGRAPHY_CONTRACT
-    from narr_platform.geography import us_counties
+    from resources.geography import us_counties
 
     counties = query(
         warehouse_path, "SELECT count(*), count(DISTINCT county_fips) FROM reference.ref_geography"

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from narr_platform.spark_connect_server import SparkServerError, find_java_home
 from resources import PlatformConfigError, build_resources, local_warehouse
-from resources.spark_connect_server import SparkServerError, find_java_home
 from resources.spark_sql import SparkNaming, strftime_to_java, translate_one
 from resources.spark_warehouse import SparkWarehouse, build_spark_warehouse
 

@@ -1,6 +1,6 @@
 """The HealthSim batch generator: deterministic synthetic patients in the Synthea CSV layout.
 
-Patients live at real ZIP places (``narr_platform.geography``) of real counties, so they
+Patients live at real ZIP places (``resources.geography``) of real counties, so they
 join to ``reference.ref_geography``; the Synthea layout writes the county NAME and the full
 state name, exactly like a Synthea export, so one reader and one county lookup serve both.
 Encounters use Synthea's classes, diagnoses SNOMED CT codes, and every encounter is billed
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fhir_assets.healthsim.layout import SYNTHEA_COLUMNS
-from narr_platform.geography import ZipPlace, state_by_usps, zip_places
-from narr_platform.sample_data import atomic_output
+from resources.geography import ZipPlace, state_by_usps, zip_places
+from resources.sample_files import atomic_output
 
 #: States the generated population lives in (PA first: the real SVI sample is Pennsylvania).
 GENERATED_STATES = ("PA", "NY", "OH", "MA", "NJ", "MD", "VA", "NC", "KY", "CA", "TX", "FL")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fhir_assets.healthsim.generator import StableIds, generate_tables, write_tables
 from fhir_assets.healthsim.layout import HEALTHSIM_SOURCE, SYNTHEA_SOURCE
-from narr_platform.sample_data import SampleDataRequest, atomic_output, atomic_path
+from resources.sample_files import SampleDataRequest, atomic_output, atomic_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHARED_SYNTHEA = PROJECT_ROOT.parent / "shared" / "data" / "synthea"

@@ -5,9 +5,9 @@ Java 17+ it serves ``sc://127.0.0.1:<port>`` in about five seconds. The server g
 warehouse, log, pid and scratch folders under one base folder, binds 127.0.0.1 only, and is
 stopped by the PID it wrote::
 
-    python -m resources.spark_connect_server start --dir /tmp/narr-spark --port 15002
+    python -m narr_platform.spark_connect_server start --dir /tmp/narr-spark --port 15002
     export PLATFORM_DEPLOYMENT=databricks SPARK_REMOTE=sc://127.0.0.1:15002
-    python -m resources.spark_connect_server stop --dir /tmp/narr-spark
+    python -m narr_platform.spark_connect_server stop --dir /tmp/narr-spark
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 - :func:`state_lookup_sql`: the ONE place that maps free-text state values (USPS code in
   any case, full name) to USPS codes, as a VALUES table built from
-  :func:`narr_platform.geography.us_states` (so the staging assets stay independent roots).
+  :func:`resources.geography.us_states` (so the staging assets stay independent roots).
 - :func:`geohash_sql`: a real base-32 geohash in pure SQL (integer arithmetic, no UDF),
   so it transpiles to Spark unchanged in meaning.
 - :func:`zip5_sql`, :func:`norm_key_sql`, :func:`haversine_miles_sql`.
@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from narr_platform.geography import us_states
+from resources.geography import us_states
 
 GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
 GEOHASH_PRECISION = 7

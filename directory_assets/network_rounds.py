@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from narr_platform.directory.normalize import haversine_miles_sql
+from directory_assets.normalize import haversine_miles_sql
 
 MAX_MILES = 25.0
 MAX_NEIGHBORS = 25

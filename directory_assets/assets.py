@@ -4,8 +4,8 @@ import time
 
 import dagster as dg
 
-from narr_platform.directory import network_rounds, organizations_sql, views_sql
-from narr_platform.directory.staging import GROUP, OWNERS, STAGING_ASSETS
+from directory_assets import network_rounds, organizations_sql, views_sql
+from directory_assets.staging import GROUP, OWNERS, STAGING_ASSETS
 from resources import WAREHOUSE_POOL, Warehouse
 
 STAGING_KEYS = [a.key for a in STAGING_ASSETS.values()]

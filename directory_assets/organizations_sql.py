@@ -9,7 +9,7 @@ organization (the treatment-center listing wins, then NARR, RCC, RCO) whose
 
 from __future__ import annotations
 
-from narr_platform.directory.normalize import geohash_sql, in_us_bounds_sql, norm_key_sql
+from directory_assets.normalize import geohash_sql, in_us_bounds_sql, norm_key_sql
 
 
 def name_key_sql(name: str = "org_name") -> str:

@@ -12,7 +12,7 @@ organizations:
   service and payment flags as boolean arrays;
 - statistics: ``v_organization_summary`` read once.
 
-Results are the same dicts as :mod:`narr_platform.directory.queries` returns (the tests
+Results are the same dicts as :mod:`directory_assets.queries` returns (the tests
 compare both against an independent distance computation). Network lookups stay in the
 engine (a point read of a table sorted by org_id).
 """
@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from narr_platform.directory.normalize import EARTH_RADIUS_MILES
+from directory_assets.normalize import EARTH_RADIUS_MILES
 from resources.warehouse import WarehouseSession
 
 DISPLAY_COLUMNS = (
@@ -82,7 +82,7 @@ class DirectoryIndex:
         flags = {c: treatment[c].fillna(False).to_numpy(dtype=bool) for c in FLAG_COLUMNS}
         for level in LEVELS:
             flags[f"level_of_care = '{level}'"] = (treatment["level_of_care"] == level).to_numpy()
-        from narr_platform.directory.queries import directory_stats
+        from directory_assets.queries import directory_stats
 
         network_keys = network = None
         table = "directory.network_relationships"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from narr_platform.directory.normalize import state_lookup_sql, zip5_sql
+from directory_assets.normalize import state_lookup_sql, zip5_sql
 
 # Field kinds: how a JSON value is checked and typed.
 TEXT, NUMBER, INTEGER, BOOLEAN, LIST, ANY, TEXT_OR_NUMBER = (

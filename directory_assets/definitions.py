@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from narr_platform.directory import assets, checks
-from narr_platform.directory.staging import LANDING_FOLDER, STAGING_ASSETS
+from directory_assets import assets, checks
+from directory_assets.staging import LANDING_FOLDER, STAGING_ASSETS
 
 #: landing folder -> the assets that read it (the four staging assets, independent roots).
 LANDING_SOURCES: dict[str, dg.AssetSelection] = {

@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -189,9 +190,10 @@ def schema_version(connection: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def _platform_version() -> str:
-    import narr_platform
-
-    return narr_platform.__version__
+    try:
+        return importlib.metadata.version("narr-platform")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+        return "0.0.0+local"
 
 
 def _copy_compressed(source: Path, destination: Path, level: int) -> tuple[str, str, int]:

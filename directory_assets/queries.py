@@ -14,9 +14,9 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from narr_platform.directory.index import DirectoryIndex
-from narr_platform.directory.normalize import EARTH_RADIUS_MILES, haversine_miles_sql
-from narr_platform.geography import us_states
+from directory_assets.index import DirectoryIndex
+from directory_assets.normalize import EARTH_RADIUS_MILES, haversine_miles_sql
+from resources.geography import us_states
 from resources.warehouse import Warehouse, WarehouseSession
 
 #: --service NAME -> a predicate on directory.organizations (fixed text, never user input).

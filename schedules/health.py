@@ -16,8 +16,8 @@ from typing import Any
 
 import duckdb
 
-from resources.backup import list_backups, utc_now
 from resources.duckdb_settings import DuckDBSettings
+from schedules.backup import list_backups, utc_now
 
 HEALTHY, DEGRADED, DOWN = "healthy", "degraded", "down"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, DOWN: 2}

@@ -36,8 +36,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from narr_platform.geography import ZipPlace, state_by_usps, zip_places
-from narr_platform.sample_data import SampleDataRequest, atomic_output
+from resources.geography import ZipPlace, state_by_usps, zip_places
+from resources.sample_files import SampleDataRequest, atomic_output
 
 SOURCE_DIR = "directory"
 PART_SIZE = 50_000

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from narr_platform.directory import staging_sql
-from narr_platform.directory.staging_sql import DirectorySource
+from directory_assets import staging_sql
+from directory_assets.staging_sql import DirectorySource
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
 
 GROUP = "directory"

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from narr_platform.directory import queries
+from directory_assets import queries
 
 _TABLE_COLUMNS = ("name", "org_type", "street", "city", "state", "zip_code", "phone")
 

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from narr_platform.directory.assets import (
+from directory_assets.assets import (
     ORGANIZATIONS_KEY,
     SUBTYPE_KEYS,
     SUBTYPES,
 )
-from narr_platform.directory.normalize import in_us_bounds_sql, valid_states_sql
-from narr_platform.directory.staging import STAGING_ASSETS
-from narr_platform.directory.staging_sql import SOURCES, DirectorySource
+from directory_assets.normalize import in_us_bounds_sql, valid_states_sql
+from directory_assets.staging import STAGING_ASSETS
+from directory_assets.staging_sql import SOURCES, DirectorySource
 from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession
 from resources.quality_checks import build_row_count_drop_checks
 
