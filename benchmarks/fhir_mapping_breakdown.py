@@ -1,4 +1,4 @@
-"""Where the FHIR Patient mapping spends its time: the ceiling of each stage of the SQL.
+"""Where the FHIR Patient mapping spends its time: the mapping against its struct form.
 
     .venv/bin/python benchmarks/fhir_mapping_breakdown.py [--workdir /tmp/fhir-bench] [--rows 1000000]
 
@@ -7,14 +7,12 @@ Reads ``fhir.patient_data`` from the warehouse that ``benchmarks/fhir_mapping.py
 (2 threads, no disk, no memory limit: the engine at its fastest) and times, on the same rows
 in one run:
 
-1. the resource struct (the CASEs and ``struct_pack``) serialised by ``to_json``: the JSON
-   text every FHIR consumer needs (the struct alone cannot be timed: DuckDB folds an
-   unused struct away);
-2. the same plus the null-member strip (the ``regexp_replace`` of the mapping);
+1. the earlier form of the mapping (``tests/fixtures/patient_to_fhir_struct.sql``): the
+   resource as one struct serialised by ``to_json``, with every null member removed by a
+   ``regexp_replace`` over the whole document;
+2. the mapping (``fhir_assets/sql/patient_to_fhir.sql``): the JSON text built member by
+   member, absent members omitted as it goes;
 3. the whole mapping as ``CREATE TABLE AS`` in memory.
-
-Each figure is an upper bound on the throughput of the stages up to it: if stage 1 alone is
-below a throughput goal on this machine, no rewrite of the rest of the mapping reaches it.
 """
 
 from __future__ import annotations
@@ -35,8 +33,7 @@ from fhir_assets.patient_mapping import (
     patient_mapping_sql,
 )
 
-#: The final SELECT of the mapping file starts here; what precedes it are the CTEs.
-FINAL_SELECT = "SELECT\n    patient_id AS id"
+STRUCT_MAPPING = Path(__file__).resolve().parents[1] / "tests/fixtures/patient_to_fhir_struct.sql"
 
 
 def main() -> None:
@@ -49,7 +46,6 @@ def main() -> None:
         raise SystemExit(f"{database} is missing: run benchmarks/fhir_mapping.py first.")
 
     mapping = patient_mapping_sql()
-    ctes = mapping[: mapping.rindex(FINAL_SELECT)]
     con = duckdb.connect()
     try:
         con.execute("SET threads = 2")
@@ -65,9 +61,9 @@ def main() -> None:
         (rows,) = con.execute("SELECT count(*) FROM mapping_rows").fetchone()
         # label -> a SELECT returning the bytes of JSON produced
         stages = {
-            "struct + to_json": ctes + "SELECT sum(length(to_json(resource))) FROM resources",
-            # the mapping's own resource_json: to_json and its null-member strip
-            "+ null-member strip": f"SELECT sum(length(resource_json)) FROM ({mapping})",
+            "struct, to_json, strip": "SELECT sum(length(resource_json)) "
+            f"FROM ({STRUCT_MAPPING.read_text()})",
+            "built member by member": f"SELECT sum(length(resource_json)) FROM ({mapping})",
         }
         print(f"FHIR mapping breakdown: {rows:,} rows from {database}, in-memory DuckDB, 2 threads")
         for label, select in stages.items():

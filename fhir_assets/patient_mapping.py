@@ -5,7 +5,7 @@ FHIR resources: build a SELECT returning :data:`PATIENT_MAPPING_INPUT_COLUMNS` a
 :func:`map_patients`. There is no second mapping.
 
 The SQL (``sql/patient_to_fhir.sql``) is written once in DuckDB's dialect and is portable
-to Spark SQL through sqlglot (``to_json(struct_pack(...))``, lists, no ``json_object``).
+to Spark SQL through sqlglot (string concatenation, ``concat_ws``, ``json_quote`` on scalars).
 Absent elements are omitted from the JSON (FHIR forbids nulls); see the SQL's header.
 """
 

@@ -487,6 +487,14 @@ def _rewrite(node: exp.Expr, array_columns: frozenset[str] = frozenset()) -> exp
     json_node = _json_rewrite(node)
     if json_node is not None:
         return json_node
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_quote":
+        # DuckDB's JSON text of a scalar; Spark's to_json takes containers only, so the
+        # scalar is written as a one-item array and the brackets cut off.
+        return _spark_expr(
+            "CASE WHEN v IS NOT NULL THEN substr(to_json(array(v)), 2, "
+            "length(to_json(array(v))) - 2) END",
+            v=node.expressions[0],
+        )
     if isinstance(node, exp.Anonymous) and node.name.lower() == "try_strptime":
         value, fmt = node.expressions[0], node.expressions[1]
         if not (isinstance(fmt, exp.Literal) and fmt.is_string):

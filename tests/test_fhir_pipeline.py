@@ -351,6 +351,15 @@ def test_default_sample_end_to_end(sample_sources, materialize, warehouse_path):
     metadata = result.asset_materializations_for_node("fhir__fhir_patients")[0].metadata
     assert metadata["dagster/row_count"].value == mapped
     assert metadata["records_per_second"].value > 0
+    # The JSON built member by member equals the struct mapping with its null strip.
+    from fhir_assets.assets import MAPPING_INPUT_SQL
+    from tests.test_fhir_mapping import struct_mapping_json
+
+    with local_warehouse().session() as session:
+        reference = struct_mapping_json(session, MAPPING_INPUT_SQL)
+    built = resources_by_id(warehouse_path)
+    assert len(built) == mapped and built == reference
+    assert all(list(built[i]) == list(reference[i]) for i in built)  # same member order
 
 
 def test_synthea_export_is_recognised_and_validates(

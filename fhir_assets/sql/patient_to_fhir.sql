@@ -1,18 +1,19 @@
 -- FHIR R4 Patient mapping: one row of `patient_mapping_input` -> one Patient resource.
 --
 -- Written once in DuckDB's dialect; the Spark warehouse runs it through sqlglot
--- (struct_pack -> STRUCT(... AS k), [..] -> ARRAY(..)). No json_object, no lambdas, no macros.
+-- (json_quote of a scalar becomes the JSON text of a one-element array without its
+-- brackets). No json_object, no lambdas, no macros.
 --
 -- Input: the temp view `patient_mapping_input` with the columns of
 -- fhir_assets.patient_mapping.PATIENT_MAPPING_INPUT_COLUMNS (typed, trimmed, '' as NULL).
 --
--- Null handling: FHIR JSON forbids null values, empty objects and empty arrays, so an
--- absent element is OMITTED. The resource is built as one fixed-shape struct in which an
--- absent element is NULL (a list or struct is NULL, never empty, when all its parts are
--- absent); `to_json` writes those as "key":null on both engines (Spark runs with
--- ignoreNullFields=false) and the final regexp_replace removes every null member. Inside
--- JSON text a `"` within a value is always escaped, so the pattern only matches keys.
--- Key order in the JSON is the struct field order below.
+-- The JSON text is built directly: FHIR JSON forbids null values, empty objects and empty
+-- arrays, so an absent element is OMITTED as it is built. Each member is
+-- '"key":' || <value JSON>, which is NULL when the value is NULL; concat_ws skips NULL
+-- arguments on both engines, so an object is '{' || concat_ws(',', members...) || '}' and
+-- a list '[' || nullif(concat_ws(',', items...), '') || ']' (NULL, i.e. omitted, when it
+-- has no item). Every text value goes through json_quote, which escapes it. Key order in
+-- the JSON is the order of the members below.
 
 WITH coded AS (
     SELECT
@@ -60,103 +61,80 @@ labelled AS (
     FROM coded
 ),
 
--- Building blocks. Both sub-extensions share one shape (url, valueCoding, valueString)
--- so they fit one list; the null member of each is removed at the end.
+-- The JSON text of each part of the resource; NULL when the part is absent.
 parts AS (
     SELECT
         *,
-        struct_pack(system := 'phone', value := phone, use := 'home') AS phone_point,
-        struct_pack(system := 'email', value := email, use := 'home') AS email_point,
-        struct_pack(
-            url := 'ombCategory',
-            valueCoding := struct_pack(
-                system := 'urn:oid:2.16.840.1.113883.6.238', code := race_code, display := race_display
-            ),
-            valueString := CAST(NULL AS VARCHAR)
-        ) AS race_category,
-        struct_pack(
-            url := 'text',
-            valueCoding := CAST(NULL AS STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)),
-            valueString := coalesce(race_display, race)
-        ) AS race_text,
-        struct_pack(
-            url := 'ombCategory',
-            valueCoding := struct_pack(
-                system := 'urn:oid:2.16.840.1.113883.6.238', code := ethnicity_code, display := ethnicity_display
-            ),
-            valueString := CAST(NULL AS VARCHAR)
-        ) AS ethnicity_category,
-        struct_pack(
-            url := 'text',
-            valueCoding := CAST(NULL AS STRUCT(system VARCHAR, code VARCHAR, display VARCHAR)),
-            valueString := coalesce(ethnicity_display, ethnicity)
-        ) AS ethnicity_text
+        CASE WHEN race IS NOT NULL THEN
+            '{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-race","extension":['
+            || concat_ws(',',
+                CASE WHEN race_code IS NOT NULL THEN
+                    '{"url":"ombCategory","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238",'
+                    || '"code":' || json_quote(race_code)
+                    || ',"display":' || json_quote(race_display) || '}}'
+                END,
+                '{"url":"text","valueString":' || json_quote(coalesce(race_display, race)) || '}'
+            ) || ']}'
+        END AS race_json,
+        CASE WHEN ethnicity IS NOT NULL THEN
+            '{"url":"http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity","extension":['
+            || concat_ws(',',
+                CASE WHEN ethnicity_code IS NOT NULL THEN
+                    '{"url":"ombCategory","valueCoding":{"system":"urn:oid:2.16.840.1.113883.6.238",'
+                    || '"code":' || json_quote(ethnicity_code)
+                    || ',"display":' || json_quote(ethnicity_display) || '}}'
+                END,
+                '{"url":"text","valueString":'
+                || json_quote(coalesce(ethnicity_display, ethnicity)) || '}'
+            ) || ']}'
+        END AS ethnicity_json,
+        '[{' || concat_ws(',',
+            '"use":"usual"',
+            '"system":' || json_quote(identifier_system),
+            '"value":' || json_quote(patient_id)
+        ) || '}]' AS identifier_json,
+        CASE WHEN given_name IS NOT NULL OR family_name IS NOT NULL THEN
+            '[{' || concat_ws(',',
+                '"use":"official"',
+                '"family":' || json_quote(family_name),
+                '"given":[' || json_quote(given_name) || ']',
+                '"prefix":[' || json_quote(name_prefix) || ']',
+                '"suffix":[' || json_quote(name_suffix) || ']'
+            ) || '}]'
+        END AS name_json,
+        '[' || nullif(concat_ws(',',
+            '{"system":"phone","value":' || json_quote(phone) || ',"use":"home"}',
+            '{"system":"email","value":' || json_quote(email) || ',"use":"home"}'
+        ), '') || ']' AS telecom_json,
+        CASE
+            WHEN address_line IS NOT NULL OR city IS NOT NULL OR state IS NOT NULL
+                OR postal_code IS NOT NULL THEN
+            '[{' || concat_ws(',',
+                '"use":"home"',
+                '"line":[' || json_quote(address_line) || ']',
+                '"city":' || json_quote(city),
+                '"state":' || json_quote(state),
+                '"postalCode":' || json_quote(postal_code),
+                '"country":' || json_quote(country)
+            ) || '}]'
+        END AS address_json
     FROM labelled
-),
-
-extensions AS (
-    SELECT
-        *,
-        struct_pack(
-            url := 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-race',
-            extension := CASE
-                WHEN race_code IS NOT NULL THEN [race_category, race_text] ELSE [race_text]
-            END
-        ) AS race_extension,
-        struct_pack(
-            url := 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-ethnicity',
-            extension := CASE
-                WHEN ethnicity_code IS NOT NULL THEN [ethnicity_category, ethnicity_text] ELSE [ethnicity_text]
-            END
-        ) AS ethnicity_extension
-    FROM parts
-),
-
-resources AS (
-    SELECT
-        *,
-        struct_pack(
-            resourceType := 'Patient',
-            id := patient_id,
-            extension := CASE
-                WHEN race IS NOT NULL AND ethnicity IS NOT NULL THEN [race_extension, ethnicity_extension]
-                WHEN race IS NOT NULL THEN [race_extension]
-                WHEN ethnicity IS NOT NULL THEN [ethnicity_extension]
-            END,
-            identifier := [struct_pack(use := 'usual', system := identifier_system, value := patient_id)],
-            name := CASE WHEN given_name IS NOT NULL OR family_name IS NOT NULL THEN [struct_pack(
-                use := 'official',
-                family := family_name,
-                given := CASE WHEN given_name IS NOT NULL THEN [given_name] END,
-                prefix := CASE WHEN name_prefix IS NOT NULL THEN [name_prefix] END,
-                suffix := CASE WHEN name_suffix IS NOT NULL THEN [name_suffix] END
-            )] END,
-            telecom := CASE
-                WHEN phone IS NOT NULL AND email IS NOT NULL THEN [phone_point, email_point]
-                WHEN phone IS NOT NULL THEN [phone_point]
-                WHEN email IS NOT NULL THEN [email_point]
-            END,
-            gender := gender_code,
-            birthDate := CAST(birth_date AS VARCHAR),
-            deceasedDateTime := CAST(deceased_date AS VARCHAR),
-            address := CASE
-                WHEN address_line IS NOT NULL OR city IS NOT NULL OR state IS NOT NULL
-                    OR postal_code IS NOT NULL THEN [struct_pack(
-                        use := 'home',
-                        line := CASE WHEN address_line IS NOT NULL THEN [address_line] END,
-                        city := city,
-                        state := state,
-                        postalCode := postal_code,
-                        country := country
-                    )]
-            END
-        ) AS resource
-    FROM extensions
 )
 
 SELECT
     patient_id AS id,
-    regexp_replace(to_json(resource), ',"[A-Za-z]+":null|"[A-Za-z]+":null,?', '', 'g') AS resource_json,
+    '{' || concat_ws(',',
+        '"resourceType":"Patient"',
+        '"id":' || json_quote(patient_id),
+        '"extension":[' || nullif(concat_ws(',', race_json, ethnicity_json), '') || ']',
+        '"identifier":' || identifier_json,
+        '"name":' || name_json,
+        '"telecom":' || telecom_json,
+        '"gender":' || json_quote(gender_code),
+        '"birthDate":' || json_quote(CAST(birth_date AS VARCHAR)),
+        '"deceasedDateTime":' || json_quote(CAST(deceased_date AS VARCHAR)),
+        '"address":' || address_json
+    ) || '}' AS resource_json,
     identifier_system,
     family_name,
     given_name,
@@ -169,4 +147,4 @@ SELECT
     race_code,
     ethnicity_code,
     source_file
-FROM resources
+FROM parts
