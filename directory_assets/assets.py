@@ -5,8 +5,8 @@ import time
 import dagster as dg
 
 from directory_assets import network_rounds, organizations_sql, views_sql
-from directory_assets.staging import GROUP, OWNERS, STAGING_ASSETS
-from resources import WAREHOUSE_POOL, Warehouse
+from directory_assets.staging import DIRECTORY, STAGING_ASSETS
+from resources import Warehouse
 
 STAGING_KEYS = [a.key for a in STAGING_ASSETS.values()]
 ORGANIZATIONS_KEY = dg.AssetKey(["directory", "organizations"])
@@ -14,13 +14,10 @@ SUBTYPES = ("treatment_centers", "narr_residences", "recovery_centers", "recover
 SUBTYPE_KEYS = {name: dg.AssetKey(["directory", name]) for name in SUBTYPES}
 
 
-@dg.asset(
-    key=ORGANIZATIONS_KEY,
+@DIRECTORY.asset(
+    ORGANIZATIONS_KEY,
     deps=STAGING_KEYS,
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+    sql=organizations_sql.organizations_sql(),
     description=(
         "The master directory: one row per recovery-support organization (treatment center, "
         "NARR recovery residence, recovery community center or organization) with a stable "
@@ -67,13 +64,10 @@ _SUBTYPE_DESCRIPTIONS = {
 
 
 def build_subtype_asset(name: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=SUBTYPE_KEYS[name],
+    @DIRECTORY.asset(
+        SUBTYPE_KEYS[name],
         deps=[dg.AssetKey(["directory", f"stg_{name}"]), ORGANIZATIONS_KEY],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+        sql=organizations_sql.SUBTYPE_SQL[name],
         description=_SUBTYPE_DESCRIPTIONS[name] + " Linked to `organizations` by `org_id`.",
     )
     def _subtype(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -90,13 +84,10 @@ SUBTYPE_ASSETS = {name: build_subtype_asset(name) for name in SUBTYPES}
 NETWORK_KEY = dg.AssetKey(["directory", "network_relationships"])
 
 
-@dg.asset(
-    key=NETWORK_KEY,
+@DIRECTORY.asset(
+    NETWORK_KEY,
     deps=[ORGANIZATIONS_KEY],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+    sql=network_rounds.statements(),
     description=(
         f"For each organization with coordinates, its nearest {network_rounds.MAX_NEIGHBORS} "
         f"organizations within {network_rounds.MAX_MILES:g} miles (great-circle distance), "
@@ -149,13 +140,10 @@ def network_relationships(
 REJECTED_KEY = dg.AssetKey(["directory", "rejected_records"])
 
 
-@dg.asset(
-    key=REJECTED_KEY,
+@DIRECTORY.asset(
+    REJECTED_KEY,
     deps=STAGING_KEYS,
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+    sql=views_sql.REJECTED_RECORDS_SQL,
     description=(
         "Quarantine: every source record that could not be used (not an object, missing "
         "name, a field of the wrong type, an unrecognized state) with its source, file, "
@@ -188,13 +176,10 @@ def rejected_records(
 
 
 def build_view_asset(name: str, description: str, sql: str) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=["directory", name],
+    @DIRECTORY.asset(
+        ["directory", name],
         deps=[ORGANIZATIONS_KEY, *SUBTYPE_KEYS.values()],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+        sql=sql,
         description=description,
     )
     def _view(warehouse: Warehouse) -> dg.MaterializeResult:

@@ -151,3 +151,10 @@ SELECT
 FROM measured
 ORDER BY pid, neighbour_rank  -- pid follows org_id: the table is sorted for point lookups
 """
+
+
+def statements() -> list[str]:
+    """Every statement shape the network asset runs (its code version is their digest)."""
+    keep, close = resolve_sql(final=False)
+    final_keep, final_close = resolve_sql(final=True)
+    return [*SETUP_SQL, round_sql(RADII[0]), keep, close, final_keep, final_close, NETWORK_SQL]

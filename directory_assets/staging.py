@@ -11,10 +11,10 @@ import dagster as dg
 
 from directory_assets import staging_sql
 from directory_assets.staging_sql import DirectorySource
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
+from resources import LandingZone, Warehouse, WarehouseSession
+from resources.assets import WarehouseAssets
 
-GROUP = "directory"
-OWNERS = ["team:directory"]
+DIRECTORY = WarehouseAssets(group_name="directory", owners=["team:directory"])
 LANDING_FOLDER = "directory"
 # One source object can be large (the treatment-center file is ~55 MB at default scale).
 JSON_OPTIONS = {"maximum_object_size": 2_000_000_000}
@@ -37,6 +37,17 @@ def _first_unreadable(session: WarehouseSession, source: DirectorySource, files:
         except Exception as exc:
             return f"{path}: {str(exc).splitlines()[0]}"
     return "the files parse one by one but not together"
+
+
+def staging_statements(source: DirectorySource, arrays: str, parsed: str) -> list[str]:
+    """The SQL a staging asset runs, in order (its code version is their digest)."""
+    return [
+        staging_sql.arrays_sql(source),
+        staging_sql.file_counts_sql(arrays),
+        staging_sql.parse_sql(source, arrays),
+        staging_sql.staged_sql(source, parsed),
+        staging_sql.rejected_sql(source, parsed),
+    ]
 
 
 def stage_source(
@@ -112,12 +123,11 @@ _DESCRIPTIONS = {
 
 
 def build_staging_asset(source: DirectorySource) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=["directory", f"stg_{source.name}"],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+    arrays, parsed = f"arrays_{source.name}", f"parsed_{source.name}"
+
+    @DIRECTORY.asset(
+        ["directory", f"stg_{source.name}"],
+        sql=staging_statements(source, arrays, parsed),
         description=_DESCRIPTIONS[source.name]
         + f" Source: `{source.file_stem}.json` (or its numbered part files). Unusable records "
         f"go to `{source.rejected_table}` with the reason.",

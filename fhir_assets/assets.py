@@ -1,8 +1,6 @@
 """The FHIR Patient pipeline's tables: landed rows, rejects, FHIR resources, quality report."""
 
 import time
-from functools import cache
-from importlib import resources as package_files
 
 import dagster as dg
 
@@ -14,12 +12,17 @@ from fhir_assets.landing import (
     rank_files,
     register_landing,
 )
-from fhir_assets.patient_mapping import SYNTHEA_IDENTIFIER_SYSTEM, map_patients
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from fhir_assets.patient_mapping import (
+    SYNTHEA_IDENTIFIER_SYSTEM,
+    map_patients,
+    patient_mapping_sql,
+)
+from resources import LandingZone, Warehouse
+from resources.assets import WarehouseAssets
+from resources.sql_files import load_sql
 from resources.warehouse import sql_literal
 
-GROUP = "fhir"
-OWNERS = ["team:fhir"]
+FHIR = WarehouseAssets(group_name="fhir", owners=["team:fhir"])
 PATIENTS_SOURCE = "patients"
 SYNTHEA_SOURCE = "synthea"
 
@@ -49,17 +52,12 @@ WHERE reject_reason IS NULL
 """
 
 
-@cache
-def sql_file(name: str) -> str:
-    return package_files.files("fhir_assets").joinpath(f"sql/{name}").read_text()
+SQL_PACKAGE = "fhir_assets.sql"
 
 
-@dg.asset(
-    key=["fhir", "patient_data"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@FHIR.asset(
+    ["fhir", "patient_data"],
+    sql=load_sql(SQL_PACKAGE, "patient_data"),
     description=(
         "Every patient record that landed in data/landing/patients (CSV, Parquet, JSON, "
         "NDJSON, XLSX) and the Synthea export in data/landing/synthea, typed: the source file "
@@ -89,7 +87,9 @@ def patient_data(
                         f"columns {sorted(item.columns)}"
                     )
                 try:
-                    summary = session.create_table_as(PATIENT_DATA, sql_file("patient_data.sql"))
+                    summary = session.create_table_as(
+                        PATIENT_DATA, load_sql(SQL_PACKAGE, "patient_data")
+                    )
                 except Exception as exc:
                     culprit = find_failing_file(session, registered)
                     raise dg.Failure(
@@ -114,12 +114,9 @@ def patient_data(
     )
 
 
-@dg.asset(
-    key=["fhir", "rejected_patients"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@FHIR.asset(
+    ["fhir", "rejected_patients"],
+    sql=REJECTED_SQL,
     deps=[patient_data],
     description=(
         "Patient records that did not become FHIR resources, with the file, the row and the "
@@ -150,12 +147,9 @@ def rejected_patients(
     )
 
 
-@dg.asset(
-    key=["fhir", "fhir_patients"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@FHIR.asset(
+    ["fhir", "fhir_patients"],
+    sql=[MAPPING_INPUT_SQL, patient_mapping_sql()],
     deps=[patient_data],
     description=(
         "One FHIR R4 Patient resource per patient (the latest record wins): the resource as "
@@ -186,12 +180,9 @@ def fhir_patients(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     )
 
 
-@dg.asset(
-    key=["fhir", "data_quality_report"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@FHIR.asset(
+    ["fhir", "data_quality_report"],
+    sql=load_sql(SQL_PACKAGE, "data_quality_report"),
     deps=[patient_data],
     description=(
         "Data quality of the patient feeds, per landing file and overall: records, how many "
@@ -202,7 +193,9 @@ def data_quality_report(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = session.create_table_as(QUALITY_REPORT, sql_file("data_quality_report.sql"))
+        summary = session.create_table_as(
+            QUALITY_REPORT, load_sql(SQL_PACKAGE, "data_quality_report")
+        )
         overall = session.fetch_df(
             f"SELECT * FROM {QUALITY_REPORT} WHERE scope = 'overall'"
         ).to_dict("records")[0]

@@ -11,9 +11,7 @@ Absent elements are omitted from the JSON (FHIR forbids nulls); see the SQL's he
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
-
+from resources.sql_files import load_sql
 from resources.warehouse import TableSummary, WarehouseSession, check_table_name
 
 #: The name of the relation the mapping SQL reads (a temporary view of ``input_sql``).
@@ -68,10 +66,9 @@ FHIR_PATIENT_COLUMNS = (
 )
 
 
-@cache
 def patient_mapping_sql() -> str:
     """The mapping SELECT (reads :data:`MAPPING_INPUT_VIEW`), from its one ``.sql`` file."""
-    return resources.files("fhir_assets").joinpath("sql/patient_to_fhir.sql").read_text()
+    return load_sql("fhir_assets.sql", "patient_to_fhir")
 
 
 def mapping_input_sql(input_sql: str) -> str:

@@ -11,7 +11,8 @@ import fhir_assets.definitions
 import fhir_assets.healthsim.definitions
 import reference_assets.definitions
 import schedules.definitions
-from resources import build_resources
+from resources import build_resources, current_deployment
+from resources.assets import with_engine_kinds
 from schedules.landing_sensors import landing_sensor_definitions
 
 DOMAIN_DEFINITIONS = (
@@ -37,8 +38,11 @@ materialize_all = dg.define_asset_job(
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    deployment = current_deployment()
     return dg.Definitions.merge(
-        *DOMAIN_DEFINITIONS,
+        # Every warehouse asset is labelled with this deployment's engine (duckdb or
+        # databricks/spark), decided here at load rather than in each domain at import.
+        *(with_engine_kinds(domain, deployment) for domain in DOMAIN_DEFINITIONS),
         # One sensor per landing folder of every domain's LANDING_SOURCES.
         landing_sensor_definitions(
             module.LANDING_SOURCES

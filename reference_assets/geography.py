@@ -1,26 +1,23 @@
 """``reference.ref_geography``: one row per county, the join target of every other domain."""
 
-from pathlib import Path
-
 import dagster as dg
 
 from reference_assets.adi import ref_adi_blockgroup
 from reference_assets.counties import ref_us_counties
+from reference_assets.layouts import REFERENCE
 from reference_assets.places import ref_places_county
 from reference_assets.states import ref_us_states
 from reference_assets.svi import ref_svi_county, ref_svi_tract
-from resources import WAREHOUSE_POOL, Warehouse
+from resources import Warehouse
+from resources.sql_files import load_sql
 
 GEOGRAPHY_TABLE = "reference.ref_geography"
-GEOGRAPHY_SQL_FILE = Path(__file__).with_name("ref_geography.sql")
+GEOGRAPHY_SQL = load_sql("reference_assets", "ref_geography")
 
 
-@dg.asset(
-    key=["reference", "ref_geography"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_geography"],
+    sql=GEOGRAPHY_SQL,
     deps=[
         ref_us_counties,
         ref_us_states,
@@ -40,7 +37,7 @@ GEOGRAPHY_SQL_FILE = Path(__file__).with_name("ref_geography.sql")
 )
 def ref_geography(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = session.create_table_as(GEOGRAPHY_TABLE, GEOGRAPHY_SQL_FILE.read_text())
+        summary = session.create_table_as(GEOGRAPHY_TABLE, GEOGRAPHY_SQL)
         with_svi, with_adi, with_population = session.fetch_rows(
             f"SELECT count(svi_overall_rank), count(adi_national_rank_weighted), "
             f"count(total_population) FROM {GEOGRAPHY_TABLE}"

@@ -16,6 +16,10 @@ from pathlib import Path
 import dagster as dg
 
 from reference_assets.svi_layout import SVI_2022_SCHEMA
+from resources.assets import WarehouseAssets
+
+#: The reference domain's asset decorator (group, owners, warehouse pool, kinds).
+REFERENCE = WarehouseAssets(group_name="reference", owners=["team:platform"])
 
 PLACES_SOURCE = "reference/places"
 SVI_SOURCE = "reference/svi"

@@ -9,13 +9,14 @@ from reference_assets.layouts import (
     PLACES_COUNTY_SCHEMA,
     PLACES_SOURCE,
     PLACES_TRACT_SCHEMA,
+    REFERENCE,
     is_tract_file,
     reading,
     source_files,
     validate_headers,
     zero_pad,
 )
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
+from resources import LandingZone, Warehouse, WarehouseSession
 
 PLACES_COUNTY_TABLE = "reference.ref_places_county"
 PLACES_TRACT_TABLE = "reference.ref_places_tract"
@@ -116,17 +117,9 @@ def _places_files(landing: LandingZone, tract: bool) -> list[Path]:
     return source_files(landing.folder(PLACES_SOURCE), files, kind)
 
 
-def _asset(name: str, description: str, deps: list[dg.AssetsDefinition] | None = None):
-    """The decorator every PLACES asset shares (key, group, owner, kinds, pool)."""
-    return dg.asset(
-        key=["reference", name],
-        group_name="reference",
-        owners=["team:platform"],
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
-        description=description,
-        deps=deps or [],
-    )
+def _asset(name: str, description: str, sql: str, deps: list[dg.AssetsDefinition] | None = None):
+    """The decorator every PLACES asset shares (the reference domain's, keyed by name)."""
+    return REFERENCE.asset(["reference", name], description=description, sql=sql, deps=deps or [])
 
 
 def _load_long(
@@ -170,6 +163,7 @@ def _load_long(
     "(e.g. DIABETES, OBESITY) and value type (crude or age-adjusted prevalence), with the "
     "value, its 95% confidence limits and the county population. The national summary row "
     "of a county pull is counted in the metadata, not loaded.",
+    PLACES_COUNTY_SQL,
 )
 def ref_places_county(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
@@ -191,6 +185,7 @@ def ref_places_county(
     "CDC PLACES model-based estimates per census tract (11-digit FIPS), long format: one "
     "row per tract, measure and value type, with the value, confidence limits, tract "
     "population and its county.",
+    PLACES_TRACT_SQL,
 )
 def ref_places_tract(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
@@ -222,6 +217,7 @@ def _load_wide(
     "CDC PLACES per county, one row per county for the latest year with one column per "
     "measure and value type (e.g. `diabetes_crude_prev`, `diabetes_adj_prev`): the "
     "convenient shape for joining health estimates to county-level data.",
+    PLACES_WIDE_SQL,
     deps=[ref_places_county],
 )
 def ref_places_county_wide(
@@ -236,6 +232,7 @@ def ref_places_county_wide(
     "ref_places_tract_wide",
     "CDC PLACES per census tract, one row per tract for the latest year with one column per "
     "measure (e.g. `diabetes_crude_prev`), for joining to tract-level data.",
+    PLACES_WIDE_SQL,
     deps=[ref_places_tract],
 )
 def ref_places_tract_wide(

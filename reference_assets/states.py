@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from reference_assets.layouts import REFERENCE
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 
 STATES_SOURCE = "reference/states"
@@ -18,12 +19,9 @@ WHERE usps IS NOT NULL
 """
 
 
-@dg.asset(
-    key=["reference", "ref_us_states"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_us_states"],
+    sql=STATES_SQL,
     description=(
         "US states, DC and the inhabited territories with USPS code, name and 2-digit FIPS "
         "code. The lookup that turns free-text state values (full names, lowercase) into "

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from reference_assets.layouts import (
+    REFERENCE,
     SVI_SCHEMA,
     SVI_SOURCE,
     reading,
@@ -11,7 +12,7 @@ from reference_assets.layouts import (
     zero_pad,
 )
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from resources import LandingZone, Warehouse
 
 SVI_COUNTY_TABLE = "reference.ref_svi_county"
 SVI_TRACT_TABLE = "reference.ref_svi_tract"
@@ -112,12 +113,9 @@ def load_svi(
     )
 
 
-@dg.asset(
-    key=["reference", "ref_svi_county"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_svi_county"],
+    sql=SVI_COUNTY_SQL,
     description=(
         "CDC/ATSDR Social Vulnerability Index 2022 per county: all 158 published columns "
         "typed (estimates, margins, percentages, percentile ranks, flags), -999 turned into "
@@ -131,12 +129,9 @@ def ref_svi_county(
     return load_svi(context, warehouse, landing, SVI_COUNTY_TABLE, SVI_COUNTY_SQL)
 
 
-@dg.asset(
-    key=["reference", "ref_svi_tract"],
-    group_name="reference",
-    owners=["team:platform"],
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@REFERENCE.asset(
+    ["reference", "ref_svi_tract"],
+    sql=SVI_TRACT_SQL,
     description=(
         "CDC/ATSDR Social Vulnerability Index 2022 per census tract (11-digit FIPS): the same "
         "158 typed columns as the county table, -999 as NULL, with the ranking scope "

@@ -10,20 +10,19 @@ import time
 
 import dagster as dg
 
-from resources import WAREHOUSE_POOL, Warehouse, build_resources
+from resources import Warehouse, build_resources
+from resources.assets import WarehouseAssets
 from resources.quality_checks import build_row_count_drop_checks
 
 HOLD_SECONDS = 1.5
 WRITERS = [dg.AssetKey(["concurrency", f"writer_{index}"]) for index in range(4)]
 ALL_WRITERS = dg.AssetKey(["concurrency", "all_writers"])
+CONCURRENCY = WarehouseAssets(group_name="concurrency", owners=["team:platform"])
 
 
 def _writer(index: int) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=WRITERS[index],
-        group_name="concurrency",
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+    @CONCURRENCY.asset(
+        WRITERS[index],
         description="Test asset: writes one table into the shared warehouse file.",
     )
     def writer(warehouse: Warehouse) -> dg.MaterializeResult:
@@ -38,11 +37,8 @@ def _writer(index: int) -> dg.AssetsDefinition:
     return writer
 
 
-@dg.asset(
-    key=ALL_WRITERS,
-    group_name="concurrency",
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@CONCURRENCY.asset(
+    ALL_WRITERS,
     deps=WRITERS,
     description="Test asset: the four writers' rows in one table.",
 )

@@ -8,21 +8,17 @@ their reason, so nothing is dropped silently.
 """
 
 import dataclasses
-from importlib import resources as package_files
 
 import dagster as dg
 
 from fhir_assets.healthsim.layout import CLINICAL_SOURCES, text_schema
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
+from resources.assets import WarehouseAssets
 from resources.quality_checks import build_row_count_drop_checks
+from resources.sql_files import load_sql
 
-GROUP = "healthsim"
-OWNERS = ["team:healthsim"]
-
-
-def load_sql(name: str, package: str = "fhir_assets.healthsim.sql") -> str:
-    """The SQL of ``<package>/<name>.sql``, declared once in DuckDB's dialect."""
-    return package_files.files(package).joinpath(f"{name}.sql").read_text()
+HEALTHSIM = WarehouseAssets(group_name="healthsim", owners=["team:healthsim"])
+SQL_PACKAGE = "fhir_assets.healthsim.sql"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,12 +79,9 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
     table = f"healthsim.{entity.name}"
     rejected_table = f"healthsim.{entity.name}_rejected"
 
-    @dg.asset(
-        key=["healthsim", entity.name],
-        group_name=GROUP,
-        owners=OWNERS,
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+    @HEALTHSIM.asset(
+        ["healthsim", entity.name],
+        sql=load_sql(SQL_PACKAGE, entity.name),
         deps=[dg.AssetKey.from_user_string(d) for d in entity.deps],
         description=entity.description,
     )
@@ -122,7 +115,7 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                     options={"header": True},
                 )
                 session.execute(
-                    f"CREATE OR REPLACE TEMP VIEW parsed_{entity.name} AS\n{load_sql(entity.name)}"
+                    f"CREATE OR REPLACE TEMP VIEW parsed_{entity.name} AS\n{load_sql(SQL_PACKAGE, entity.name)}"
                 )
                 summary = session.create_table_as(
                     table,

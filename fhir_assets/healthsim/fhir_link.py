@@ -7,9 +7,13 @@ the function the FHIR pipeline's own ``fhir_patients`` uses.
 
 import dagster as dg
 
-from fhir_assets.healthsim.canonical import GROUP, OWNERS
-from fhir_assets.patient_mapping import SYNTHEA_IDENTIFIER_SYSTEM, map_patients
-from resources import WAREHOUSE_POOL, Warehouse
+from fhir_assets.healthsim.canonical import HEALTHSIM
+from fhir_assets.patient_mapping import (
+    SYNTHEA_IDENTIFIER_SYSTEM,
+    map_patients,
+    patient_mapping_sql,
+)
+from resources import Warehouse
 
 #: Identifier system of patients made by the HealthSim generator.
 HEALTHSIM_IDENTIFIER_SYSTEM = "urn:healthsim:patient-id"
@@ -40,12 +44,9 @@ FROM healthsim.patients
 """
 
 
-@dg.asset(
-    key=["healthsim", "fhir_patients"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@HEALTHSIM.asset(
+    ["healthsim", "fhir_patients"],
+    sql=[HEALTHSIM_MAPPING_INPUT_SQL, patient_mapping_sql()],
     deps=[dg.AssetKey(["healthsim", "patients"])],
     description=(
         "Every canonical HealthSim patient as a FHIR R4 Patient resource (JSON), produced by "

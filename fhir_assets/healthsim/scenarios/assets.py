@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from fhir_assets.healthsim.canonical import GROUP, OWNERS
+from fhir_assets.healthsim.canonical import HEALTHSIM
 from fhir_assets.healthsim.scenarios.capture import capture_patients
 from fhir_assets.healthsim.scenarios.legacy import migrate_legacy_folder
 from fhir_assets.healthsim.scenarios.schema import current_version
@@ -31,12 +31,9 @@ LIMIT 5
 """
 
 
-@dg.asset(
-    key=["healthsim", "scenarios"],
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"duckdb", "sql"},
-    pool=WAREHOUSE_POOL,
+@HEALTHSIM.asset(
+    ["healthsim", "scenarios"],
+    sql=READMITTED_PATIENTS_SQL,
     deps=[
         dg.AssetKey(["healthsim", t]) for t in ("patients", "encounters", "conditions", "claims")
     ],

@@ -8,10 +8,12 @@ import dataclasses
 
 import dagster as dg
 
-from fhir_assets.healthsim.canonical import OWNERS, load_sql
-from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession
+from fhir_assets.healthsim.canonical import HEALTHSIM
+from resources import Warehouse, WarehouseSession
+from resources.assets import WarehouseAssets
+from resources.sql_files import load_sql
 
-STAR_GROUP = "analytics"
+ANALYTICS = WarehouseAssets(group_name="analytics", owners=HEALTHSIM.owners)
 STAR_SQL_PACKAGE = "fhir_assets.healthsim.star.sql"
 DIRECTORY_ORGANIZATIONS = "directory.organizations"
 
@@ -135,12 +137,9 @@ def register_facility_directory(session: WarehouseSession) -> bool:
 def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
     target = f"analytics.{table.name}"
 
-    @dg.asset(
-        key=["analytics", table.name],
-        group_name=STAR_GROUP,
-        owners=OWNERS,
-        kinds={"duckdb", "sql"},
-        pool=WAREHOUSE_POOL,
+    @ANALYTICS.asset(
+        ["analytics", table.name],
+        sql=load_sql(STAR_SQL_PACKAGE, table.name),
         deps=list(table.deps),
         description=table.description,
     )
@@ -154,7 +153,7 @@ def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
                         f"{DIRECTORY_ORGANIZATIONS} is not loaded: no facility is matched "
                         "to the directory"
                     )
-            summary = session.create_table_as(target, load_sql(table.name, STAR_SQL_PACKAGE))
+            summary = session.create_table_as(target, load_sql(STAR_SQL_PACKAGE, table.name))
             if table.name == "dim_facility":
                 extra["matched_to_directory"] = int(
                     session.fetch_rows(f"SELECT count(directory_org_id) FROM {target}")[0][0]
