@@ -17,7 +17,7 @@ from resources.warehouse import TableSummary, WarehouseSession, check_table_name
 #: The name of the relation the mapping SQL reads (a temporary view of ``input_sql``).
 MAPPING_INPUT_VIEW = "patient_mapping_input"
 
-#: Identifier systems (``Patient.identifier.system``), documented in the README.
+#: Identifier systems (``Patient.identifier.system``), documented in docs/fhir.md.
 GENERIC_IDENTIFIER_SYSTEM = "urn:narr-platform:patient-id"
 SYNTHEA_IDENTIFIER_SYSTEM = "https://github.com/synthetichealth/synthea"
 

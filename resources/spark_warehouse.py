@@ -36,7 +36,7 @@ from resources.spark_sql import (
 )
 from resources.warehouse import SqlParams, Warehouse, WarehouseSession, check_table_name
 
-#: Session settings that make Spark agree with DuckDB (see README "what differs").
+#: Session settings that make Spark agree with DuckDB (docs/spark.md).
 SESSION_CONF: dict[str, str] = {
     # to_json keeps null fields ({"a":null}) as DuckDB does: FHIR JSON is byte-identical.
     "spark.sql.jsonGenerator.ignoreNullFields": "false",

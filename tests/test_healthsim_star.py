@@ -97,9 +97,9 @@ def test_star_schema_shape(star):
     assert [(k, str(d)) for k, d in dates] == [(20240229, "2024-02-29")]
 
 
-def test_readme_analysis_runs(star):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    sql = readme.split("<!-- healthsim-analysis -->")[1].split("```sql")[1].split("```")[0]
+def test_documented_analysis_runs(star):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "healthsim.md").read_text()
+    sql = page.split("<!-- healthsim-analysis -->")[1].split("```sql")[1].split("```")[0]
     rows = query(star, sql)
     assert rows and all(0 <= rate <= 1 for *_, rate in rows if rate is not None)
 

@@ -3,7 +3,7 @@
 The asset groups are materialized once per module on the local deployment (DuckDB file)
 and once on the Databricks deployment (a real Spark Connect server, Parquet tables); then
 for every table the schemas must agree modulo the documented type mappings
-(:data:`TYPE_EQUIVALENCES`, README "Deploying to Databricks"), the rows must be identical
+(:data:`TYPE_EQUIVALENCES`, docs/spark.md), the rows must be identical
 (order aside), FHIR JSON byte-identical, and every asset check must have the same outcome.
 """
 
@@ -29,7 +29,7 @@ pytest_plugins = ["tests.spark_server"]
 pytestmark = pytest.mark.timeout(1800)
 
 PARITY_GROUPS = ("reference", "fhir", "healthsim", "analytics", "directory")
-#: Assets that cannot run on Spark today, with the construct that stops them (README).
+#: Assets that cannot run on Spark today, with the construct that stops them.
 NOT_PORTABLE: dict[str, str] = {}
 SAMPLE = {"scale": 0.05, "patients": 200, "healthsim_patients": 20}
 
