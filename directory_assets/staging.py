@@ -13,6 +13,7 @@ from directory_assets import staging_sql
 from directory_assets.staging_sql import DirectorySource
 from resources import LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
+from resources.landing import source_files_metadata
 
 DIRECTORY = WarehouseAssets(group_name="directory", owners=["team:directory"])
 LANDING_FOLDER = "directory"
@@ -100,6 +101,7 @@ def stage_source(
         metadata={
             **summary.metadata(),
             "source_files": dg.MetadataValue.json([str(f) for f in files]),
+            **source_files_metadata(files),
             "source_records": dg.MetadataValue.int(source_records),
             "staged_records": dg.MetadataValue.int(summary.row_count),
             "rejected_records": dg.MetadataValue.int(rejected.row_count),

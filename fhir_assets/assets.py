@@ -19,6 +19,7 @@ from fhir_assets.patient_mapping import (
 )
 from resources import LandingZone, Warehouse
 from resources.assets import WarehouseAssets
+from resources.landing import source_files_metadata
 from resources.sql_files import load_sql
 from resources.warehouse import sql_literal
 
@@ -107,6 +108,7 @@ def patient_data(
     return dg.MaterializeResult(
         metadata={
             **summary.metadata(),
+            **source_files_metadata(paths),
             "files": dg.MetadataValue.int(len(files)),
             "records_per_file": dg.MetadataValue.md(per_file.to_markdown(index=False)),
             "load_seconds": dg.MetadataValue.float(round(seconds, 3)),

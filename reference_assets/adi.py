@@ -12,6 +12,7 @@ from reference_assets.layouts import (
     zero_pad,
 )
 from resources import LandingZone, Warehouse
+from resources.landing import source_files_metadata
 
 ADI_TABLE = "reference.ref_adi_blockgroup"
 
@@ -79,6 +80,7 @@ def ref_adi_blockgroup(
         metadata={
             **summary.metadata(),
             "source_files": len(files),
+            **source_files_metadata(files),
             "ranked_blockgroups": int(codes.pop("ranked", 0)),
             "suppressed_blockgroups": dg.MetadataValue.json({k: int(v) for k, v in codes.items()}),
         }

@@ -17,6 +17,7 @@ from reference_assets.layouts import (
     zero_pad,
 )
 from resources import LandingZone, Warehouse, WarehouseSession
+from resources.landing import source_files_metadata
 
 PLACES_COUNTY_TABLE = "reference.ref_places_county"
 PLACES_TRACT_TABLE = "reference.ref_places_tract"
@@ -149,6 +150,7 @@ def _load_long(
     metadata = {
         **summary.metadata(),
         "source_files": len(files),
+        **source_files_metadata(files),
         "measures": int(measures),
         "rows_without_value": int(suppressed),
     }

@@ -4,6 +4,7 @@ import dagster as dg
 
 from reference_assets.layouts import REFERENCE
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from resources.landing import source_files_metadata
 
 STATES_SOURCE = "reference/states"
 STATES_COLUMNS = {"usps": "VARCHAR", "name": "VARCHAR", "fips": "VARCHAR"}
@@ -42,7 +43,7 @@ def ref_us_states(
         )
         summary = session.create_table_as("reference.ref_us_states", STATES_SQL)
     context.log.info(f"Loaded {summary.row_count} states from {len(files)} file(s)")
-    return dg.MaterializeResult(metadata=summary.metadata())
+    return dg.MaterializeResult(metadata={**summary.metadata(), **source_files_metadata(files)})
 
 
 @dg.asset_check(asset=ref_us_states, blocking=True, pool=WAREHOUSE_POOL)

@@ -13,6 +13,7 @@ from reference_assets.layouts import (
 )
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
 from resources import LandingZone, Warehouse
+from resources.landing import source_files_metadata
 
 SVI_COUNTY_TABLE = "reference.ref_svi_county"
 SVI_TRACT_TABLE = "reference.ref_svi_tract"
@@ -106,6 +107,7 @@ def load_svi(
         metadata={
             **summary.metadata(),
             "source_files": len(files),
+            **source_files_metadata(files),
             "rows_state_ranked": int(scopes.get("state", 0)),
             "rows_nationally_ranked": int(scopes.get("national", 0)),
             "rows_without_overall_rank": int(missing_overall),

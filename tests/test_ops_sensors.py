@@ -61,7 +61,8 @@ def test_file_is_processed_once_after_it_settles(states_folder, landing_dir, dag
     import hashlib
 
     sha = hashlib.sha256(STATES_CSV.encode()).hexdigest()
-    assert requests[0].run_key == f"reference/states/states.csv@{sha}"
+    assert requests[0].run_key.startswith(f"reference/states/states.csv@{sha}#")
+    assert requests[0].asset_selection == [dg.AssetKey(["reference", "ref_us_states"])]
     assert requests[0].tags["narr/landing_files"] == "states.csv"
     for _ in range(2):  # nothing new: no more runs
         requests, cursor = tick(sensor, instance, landing_dir, cursor)
@@ -223,3 +224,110 @@ def test_code_location_has_one_sensor_per_landing_folder_of_every_domain():
     names = {s.name for s in defs.sensors if s.name.startswith("landing_")}
     assert names == {sensor_name(folder) for folder in folders}
     assert "landing_reference_states_sensor" in names
+
+
+def _drive(sensor, instance, landing_dir, cursor, definitions=None):
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        definitions=definitions,
+        resources={"landing": LandingZone(root=str(landing_dir))},
+    )
+    result = sensor(context)
+    return result.run_requests or [], result.cursor, result
+
+
+def test_return_to_earlier_content_reloads_with_a_fresh_run_key(
+    states_folder, landing_dir, dagster_home
+):
+    """Issue 19.4: A -> B -> A must run three times, each with a run key never used before.
+
+    Dagster skips a run request whose run key the sensor used before, so a key made of
+    path and content alone (A's key again) would leave B's rows in the warehouse.
+    """
+    instance = dg.DagsterInstance.get()
+    sensor = landing_sensor("reference/states", STATES)
+    path = states_folder / "states.csv"
+    contents = [STATES_CSV, STATES_CSV + "AZ,Arizona,04\n", STATES_CSV]
+    keys, cursor = [], None
+    for number, content in enumerate(contents):
+        path.write_text(content)
+        stat = path.stat()  # distinct mtimes even on coarse filesystems
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + number * 1_000_000_000))
+        requests, cursor = tick(sensor, instance, landing_dir, cursor)
+        assert requests == []  # one tick to settle
+        requests, cursor = tick(sensor, instance, landing_dir, cursor)
+        assert len(requests) == 1, f"content #{number} was not reloaded"
+        keys.append(requests[0].run_key)
+    assert len(set(keys)) == 3, keys
+    # A retried tick (same cursor) would request the same key: no duplicate run.
+    restarted = landing_sensor("reference/states", STATES)
+    path.write_text(STATES_CSV + "AK,Alaska,02\n")
+    _, settle = tick(restarted, instance, landing_dir, cursor)
+    first, _ = tick(restarted, instance, landing_dir, settle)
+    again, _ = tick(restarted, instance, landing_dir, settle)
+    assert first[0].run_key == again[0].run_key
+
+
+def test_same_content_under_another_name_launches_nothing(states_folder, landing_dir, dagster_home):
+    instance = dg.DagsterInstance.get()
+    sensor = landing_sensor("reference/states", STATES)
+    (states_folder / "states.csv").write_text(STATES_CSV)
+    _, cursor = tick(sensor, instance, landing_dir, None)
+    requests, cursor = tick(sensor, instance, landing_dir, cursor)
+    assert len(requests) == 1
+    (states_folder / "states_copy.csv").write_text(STATES_CSV)  # a copy
+    (states_folder / "states.csv").rename(states_folder / "renamed.csv")  # a rename
+    for _ in range(3):
+        requests, cursor = tick(sensor, instance, landing_dir, cursor)
+        assert requests == []
+    # New content under a new name still runs; the readers then read the folder as it is,
+    # so the removed name leaves the cursor.
+    (states_folder / "more.csv").write_text("usps,name,fips\nAZ,Arizona,04\n")
+    _, cursor = tick(sensor, instance, landing_dir, cursor)
+    requests, cursor = tick(sensor, instance, landing_dir, cursor)
+    assert len(requests) == 1 and "more.csv@" in requests[0].run_key
+    assert set(LandingState.from_cursor(cursor).done) == {
+        "states_copy.csv",
+        "renamed.csv",
+        "more.csv",
+    }
+
+
+def test_first_tick_takes_files_the_reader_already_loaded_as_seen(
+    landing_dir, warehouse_path, dagster_home
+):
+    """After `make run`, the daemon's first tick launches nothing for loaded files."""
+    from narr_platform import sample_data
+
+    sample_data.generate(sample_data.SampleDataRequest(out=landing_dir), ("reference/states",))
+    defs = operations_definitions()
+    instance = dg.DagsterInstance.get()
+    states_key = dg.AssetKey(["reference", "ref_us_states"])
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={states_key})
+    assert job.execute_in_process(instance=instance).success
+    event = instance.get_latest_materialization_event(states_key)
+    recorded = event.asset_materialization.metadata["source_files_sha256"].data
+    assert len(recorded) == len(list((landing_dir / "reference" / "states").glob("*.csv")))
+
+    sensor = defs.resolve_sensor_def("landing_reference_states_sensor")
+    requests, cursor, result = _drive(sensor, instance, landing_dir, None, defs)
+    assert requests == []
+    assert "already loaded" in result.skip_reason.skip_message
+    for _ in range(2):
+        requests, cursor, _ = _drive(sensor, instance, landing_dir, cursor, defs)
+        assert requests == []
+
+    # A file the reader has not loaded is still picked up (one settling tick, one run).
+    folder = landing_dir / "reference" / "states"
+    (folder / "extra.csv").write_text("usps,name,fips\nZZ,Nowhere,99\n")
+    requests, cursor, _ = _drive(sensor, instance, landing_dir, cursor, defs)
+    assert requests == []
+    requests, cursor, _ = _drive(sensor, instance, landing_dir, cursor, defs)
+    assert len(requests) == 1 and requests[0].asset_selection == [states_key]
+
+    # Without the recorded hashes (a reader that records none) the first tick would run.
+    fresh = dg.DagsterInstance.ephemeral()
+    _, cursor, _ = _drive(sensor, fresh, landing_dir, None, defs)
+    requests, _, _ = _drive(sensor, fresh, landing_dir, cursor, defs)
+    assert len(requests) == 1

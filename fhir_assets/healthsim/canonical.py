@@ -14,6 +14,7 @@ import dagster as dg
 from fhir_assets.healthsim.layout import CLINICAL_SOURCES, text_schema
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
+from resources.landing import source_files_metadata
 from resources.quality_checks import build_row_count_drop_checks
 from resources.sql_files import load_sql
 
@@ -136,6 +137,7 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                 "rejected_rows": rejected.row_count,
                 "rows_by_source": dg.MetadataValue.json(by_source),
                 "source_files": dg.MetadataValue.json([str(f) for f in files]),
+                **source_files_metadata(files),
             }
             if entity.name == "patients":
                 extra["unmatched_counties"] = int(
