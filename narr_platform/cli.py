@@ -16,6 +16,7 @@ import click
 from directory_assets.cli import COMMANDS as DIRECTORY_COMMANDS
 from fhir_assets.cli import fhir_export
 from fhir_assets.healthsim.scenarios.cli import scenario as healthsim_scenario
+from fhir_assets.views.cli import view as sof_view
 from narr_platform import sample_data
 from reference_assets.cli import reference_check
 from resources.deployment import PlatformConfigError
@@ -98,6 +99,7 @@ COMMANDS.extend(DIRECTORY_COMMANDS)  # nearby, search (directory_assets/cli.py)
 COMMANDS.extend(OPERATIONS_COMMANDS)  # backup, restore, health, stats (schedules/cli.py)
 COMMANDS.append(fhir_export)  # fhir-export (fhir_assets/cli.py)
 COMMANDS.append(reference_check)  # reference-check (reference_assets/cli.py)
+COMMANDS.append(sof_view)  # view run|conformance (fhir_assets/views/cli.py)
 for command in COMMANDS:
     main.add_command(command)
 

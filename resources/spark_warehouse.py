@@ -347,11 +347,25 @@ class SparkWarehouseSession(WarehouseSession):
         self._sql(select_sql, 0, args)
         return self.translate(select_sql)[0]
 
+    def fetch_rows_native(self, sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(_plain(v) for v in row) for row in self.spark.sql(sql).collect()]
+
+    def create_table_as_native(self, table: str, select_sql: str):
+        check_table_name(table)
+        self._ensure_parent_schema(table)
+        self.spark.sql(select_sql).schema  # noqa: B018 - analyse before touching the table
+        return self._create_table(table, select_sql, None)
+
+    def qualified_name(self, table: str) -> str:
+        return self.naming.qualified(check_table_name(table))
+
     def create_table_as(self, table: str, select_sql: str, params: SqlParams = None):
         check_table_name(table)
         self._ensure_parent_schema(table)
+        return self._create_table(table, self._select(select_sql, params), params)
+
+    def _create_table(self, table: str, select: str, params: SqlParams):
         target = self.naming.qualified(table)
-        select = self._select(select_sql, params)
         args = None
         if params is not None:
             args = dict(params) if isinstance(params, Mapping) else list(params)

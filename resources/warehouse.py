@@ -138,6 +138,20 @@ class WarehouseSession:
         self.execute(f"CREATE OR REPLACE VIEW {view} AS\n{select_sql}")
         return self.summarize(view)
 
+    # Engine-native SQL: for compilers that render each engine's dialect themselves (the
+    # SQL on FHIR view compiler); DuckDB's native SQL is the declared SQL.
+    def fetch_rows_native(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a query written in this engine's own dialect (not translated)."""
+        return self.fetch_rows(sql)
+
+    def create_table_as_native(self, table: str, select_sql: str) -> TableSummary:
+        """``create_table_as`` for a SELECT written in this engine's own dialect."""
+        return self.create_table_as(table, select_sql)
+
+    def qualified_name(self, table: str) -> str:
+        """How native SQL names the logical ``schema.table`` in this engine."""
+        return check_table_name(table)
+
     def row_count(self, table: str) -> int:
         check_table_name(table)
         return int(self.fetch_rows(f"SELECT count(*) FROM {table}")[0][0])
