@@ -8,72 +8,16 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from fhir_assets.healthsim.star.schema import FACTS
 from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession
 
-#: fact -> {foreign key column: dimension table.key column}
-FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {
-    "fact_encounters": {
-        "patient_key": "dim_patient.patient_key",
-        "facility_key": "dim_facility.facility_key",
-        "geography_key": "dim_geography.geography_key",
-        "reason_diagnosis_key": "dim_diagnosis.diagnosis_key",
-        "start_date_key": "dim_date.date_key",
-        "end_date_key": "dim_date.date_key",
-    },
-    "fact_diagnoses": {
-        "patient_key": "dim_patient.patient_key",
-        "diagnosis_key": "dim_diagnosis.diagnosis_key",
-        "facility_key": "dim_facility.facility_key",
-        "geography_key": "dim_geography.geography_key",
-        "onset_date_key": "dim_date.date_key",
-        "resolved_date_key": "dim_date.date_key",
-    },
-    "fact_claims": {
-        "patient_key": "dim_patient.patient_key",
-        "facility_key": "dim_facility.facility_key",
-        "geography_key": "dim_geography.geography_key",
-        "primary_diagnosis_key": "dim_diagnosis.diagnosis_key",
-        "service_date_key": "dim_date.date_key",
-    },
-    "fact_procedures": {
-        "patient_key": "dim_patient.patient_key",
-        "procedure_key": "dim_procedure.procedure_key",
-        "facility_key": "dim_facility.facility_key",
-        "geography_key": "dim_geography.geography_key",
-        "procedure_date_key": "dim_date.date_key",
-    },
-    "fact_medications": {
-        "patient_key": "dim_patient.patient_key",
-        "medication_key": "dim_medication.medication_key",
-        "facility_key": "dim_facility.facility_key",
-        "geography_key": "dim_geography.geography_key",
-        "start_date_key": "dim_date.date_key",
-    },
-}
-
-#: fact -> (its primary date key, the canonical table it reconciles with)
-FACT_DATE_KEYS = {
-    "fact_encounters": "start_date_key",
-    "fact_diagnoses": "onset_date_key",
-    "fact_claims": "service_date_key",
-    "fact_procedures": "procedure_date_key",
-    "fact_medications": "start_date_key",
-}
-FACT_SOURCES = {
-    "fact_encounters": "healthsim.encounters",
-    "fact_diagnoses": "healthsim.conditions",
-    "fact_claims": "healthsim.claims",
-    "fact_procedures": "healthsim.procedures",
-    "fact_medications": "healthsim.medications",
-}
+#: fact -> {foreign key column: dimension table.key column}, from the one declaration.
+FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {f.name: f.foreign_keys() for f in FACTS}
+#: fact -> its primary date key; fact -> the canonical table it reconciles with.
+FACT_DATE_KEYS: dict[str, str] = {f.name: f.date_key for f in FACTS if f.date_key}
+FACT_SOURCES: dict[str, str] = {f.name: f.source for f in FACTS}
 #: Amount columns that must sum to the cent to the canonical table's.
-RECONCILED_AMOUNTS = {
-    "fact_encounters": ("total_claim_cost", "payer_coverage"),
-    "fact_diagnoses": (),
-    "fact_claims": ("claim_amount", "paid_amount", "outstanding_amount"),
-    "fact_procedures": ("base_cost",),
-    "fact_medications": ("total_cost", "payer_coverage"),
-}
+RECONCILED_AMOUNTS: dict[str, tuple[str, ...]] = {f.name: f.amounts for f in FACTS}
 
 
 def evaluate_foreign_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
