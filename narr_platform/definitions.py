@@ -9,6 +9,7 @@ import dagster as dg
 import directory_assets.definitions
 import fhir_assets.definitions
 import fhir_assets.healthsim.definitions
+import fhir_assets.views.assets
 import reference_assets.definitions
 import schedules.definitions
 from resources import build_resources, current_deployment
@@ -43,6 +44,8 @@ def defs() -> dg.Definitions:
         # Every warehouse asset is labelled with this deployment's engine (duckdb or
         # databricks/spark), decided here at load rather than in each domain at import.
         *(with_engine_kinds(domain, deployment) for domain in DOMAIN_DEFINITIONS),
+        # SQL on FHIR ViewDefinitions of views/: read here, when the location loads.
+        with_engine_kinds(fhir_assets.views.assets.view_definitions(), deployment),
         # One sensor per landing folder of every domain's LANDING_SOURCES.
         landing_sensor_definitions(
             module.LANDING_SOURCES

@@ -1,0 +1,145 @@
+"""ViewDefinitions as assets and `narr-platform view run` on a real warehouse.
+
+The shipped views/ folder materializes over the FHIR pipeline's own Patient table; its rows
+are checked against a hand-written query of the same resources, and the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from fhir_assets.views.assets import view_assets
+from fhir_assets.views.compiler import compile_view
+from fhir_assets.views.fhirpath import ViewError
+from narr_platform.cli import main
+from tests.conftest import PROJECT_ROOT, generate_sample, load_definitions
+
+VIEWS_DIR = PROJECT_ROOT / "views"
+RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
+
+#: The demographics view written by hand (DuckDB JSON functions) as the reference.
+HAND_WRITTEN = f"""
+SELECT
+    id,
+    resource_json->>'$.gender',
+    resource_json->>'$.birthDate',
+    resource_json->>'$.name[0].family',
+    resource_json->>'$.address[0].state',
+    (SELECT e->>'$.extension[0].valueCoding.code'
+     FROM (SELECT unnest(CAST(resource_json->'$.extension' AS JSON[])) AS e)
+     WHERE e->>'$.url' = '{RACE}')
+FROM fhir.fhir_patients
+"""
+
+
+@pytest.fixture
+def patients_warehouse(landing_dir: Path, warehouse_path: Path, materialize) -> Path:
+    generate_sample(landing_dir, "patients", patients=300)
+    result = materialize(
+        dg.AssetSelection.assets(["fhir", "patient_data"], ["fhir", "fhir_patients"])
+        | dg.AssetSelection.groups("fhir_views")
+    )
+    assert result.success
+    return warehouse_path
+
+
+def test_patient_demographics_view_materializes_the_patients(patients_warehouse: Path) -> None:
+    with duckdb.connect(str(patients_warehouse), read_only=True) as con:
+        view_rows = con.sql(
+            "SELECT patient_id, gender, birth_date, family_name, state, race_code "
+            "FROM fhir_views.patient_demographics"
+        ).fetchall()
+        expected = con.sql(HAND_WRITTEN).fetchall()
+        total = con.sql("SELECT count(*) FROM fhir.fhir_patients").fetchall()[0][0]
+    assert len(view_rows) == total > 250
+    assert sorted(view_rows, key=str) == sorted(expected, key=str)
+    # The sample has every column populated somewhere (a broken path would give all NULLs).
+    for position in range(6):
+        assert any(row[position] is not None for row in view_rows), position
+
+
+def test_view_assets_carry_the_view_columns_and_depend_on_the_resource_table() -> None:
+    graph = load_definitions().resolve_asset_graph()
+    key = dg.AssetKey(["fhir_views", "patient_demographics"])
+    node = graph.get(key)
+    assert dg.AssetKey(["fhir", "fhir_patients"]) in node.parent_keys
+    schema = node.metadata["dagster/column_schema"]
+    columns = {c.name: c for c in schema.columns}
+    assert columns["birth_date"].type == "date"
+    assert columns["race_code"].description.startswith("US Core race")
+    assert list(columns)[:3] == ["patient_id", "gender", "birth_date"]
+
+
+def test_view_run_prints_rows_as_json(patients_warehouse: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["view", "run", str(VIEWS_DIR / "patient_demographics.json"), "--json", "--limit", "5"],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 5
+    assert {"patient_id", "gender", "birth_date", "race"} <= set(rows[0])
+    table = runner.invoke(main, ["view", "run", str(VIEWS_DIR / "patient_demographics.json")])
+    assert table.exit_code == 0, table.output
+    assert "patient_id" in table.output.splitlines()[0]
+
+
+def test_view_run_refuses_a_view_over_a_resource_without_table(tmp_path: Path) -> None:
+    path = tmp_path / "devices.json"
+    path.write_text(
+        json.dumps({"resource": "Device", "select": [{"column": [{"name": "id", "path": "id"}]}]})
+    )
+    result = CliRunner().invoke(main, ["view", "run", str(path)])
+    assert result.exit_code != 0
+    assert "No warehouse table holds Device resources" in result.output
+
+
+@pytest.mark.parametrize(
+    ("view", "problem"),
+    [
+        ({"select": [{"column": [{"name": "id", "path": "id"}]}]}, "resource must be"),
+        ({"resource": "Patient", "select": [{"forEach": "@@"}]}, "FHIRPath '@@'"),
+        (
+            {"resource": "Patient", "select": [{"column": [{"name": "x", "path": "name.foo()"}]}]},
+            "function foo() is not supported",
+        ),
+        (
+            {"resource": "Patient", "select": [{"column": [{"name": "x", "path": "%nope"}]}]},
+            "Constant %nope is not defined",
+        ),
+        (
+            {
+                "resource": "Patient",
+                "select": [
+                    {"column": [{"name": "a", "path": "id"}]},
+                    {"column": [{"name": "a", "path": "gender"}]},
+                ],
+            },
+            "Column name 'a' is used more than once",
+        ),
+        (
+            {"resource": "Patient", "select": [{"column": [{"name": "1x", "path": "id"}]}]},
+            "Column name '1x' is not valid",
+        ),
+    ],
+)
+def test_invalid_views_are_refused_naming_the_problem(view: dict, problem: str) -> None:
+    with pytest.raises(ViewError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        compile_view(view, "duckdb")
+
+
+def test_a_broken_view_file_fails_the_load_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "good.json").write_text((VIEWS_DIR / "patient_demographics.json").read_text())
+    assert [a.key for a in view_assets(tmp_path)] == [
+        dg.AssetKey(["fhir_views", "patient_demographics"])
+    ]
+    (tmp_path / "broken.json").write_text('{"resource": "Patient", "select": [{"forEach": 1}]}')
+    with pytest.raises(ViewError, match=r"broken\.json.*forEach must be a FHIRPath string"):
+        view_assets(tmp_path)
