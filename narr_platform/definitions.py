@@ -21,7 +21,6 @@ DOMAIN_DEFINITIONS = (
     fhir_assets.definitions.defs,
     fhir_assets.healthsim.definitions.defs,
     reference_assets.definitions.defs,
-    schedules.definitions.defs,
 )
 
 # Every asset and check writes the warehouse, so the duckdb pool (limit 1) runs them one at
@@ -46,6 +45,8 @@ def defs() -> dg.Definitions:
         *(with_engine_kinds(domain, deployment) for domain in DOMAIN_DEFINITIONS),
         # SQL on FHIR ViewDefinitions of views/: read here, when the location loads.
         with_engine_kinds(fhir_assets.views.assets.view_definitions(), deployment),
+        # Operations differ per deployment: DuckDB-file jobs exist only locally.
+        schedules.definitions.definitions(deployment),
         # One sensor per landing folder of every domain's LANDING_SOURCES.
         landing_sensor_definitions(
             module.LANDING_SOURCES

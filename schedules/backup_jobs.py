@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Mapping
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -27,6 +29,35 @@ from schedules.motherduck import motherduck_token, publish_statements, target_da
 
 EXPORT_KEEP_DAYS = 365
 MONTHLY_EXPORT_FOLDER = "monthly"
+
+
+class OperationsResource(dg.ConfigurableResource):
+    """Where backups and exports go and the recovery-point objective (``operations``).
+
+    Built from the environment once, when the code location loads; jobs and checks read
+    this resource, never the environment.
+    """
+
+    backup_dir: str
+    export_dir: str
+    rpo_hours: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "OperationsResource":
+        settings = OperationsSettings.from_env(environ)
+        return cls(
+            backup_dir=str(settings.backup_root),
+            export_dir=str(settings.export_root),
+            rpo_hours=settings.rpo_hours,
+        )
+
+    @property
+    def backup_root(self) -> Path:
+        return Path(self.backup_dir)
+
+    @property
+    def export_root(self) -> Path:
+        return Path(self.export_dir)
 
 
 def require_local_duckdb(warehouse: Warehouse, what: str) -> DuckDBWarehouse:
@@ -55,20 +86,21 @@ def _backup_op(kind: str, keep_days: int) -> dg.OpDefinition:
         tags={"kind": "backup"},
         out=dg.Out(dg.Nothing),
     )
-    def backup_op(context: dg.OpExecutionContext, warehouse: Warehouse) -> dg.Output:
+    def backup_op(
+        context: dg.OpExecutionContext, warehouse: Warehouse, operations: OperationsResource
+    ) -> dg.Output:
         duck = require_local_duckdb(warehouse, f"The {kind} backup")
-        settings = OperationsSettings.from_env()
         try:
             backup = create_backup(
                 duck.connect,
                 duck.database_path,
-                settings.backup_root,
+                operations.backup_root,
                 kind,
                 log=context.log.info,
             )
         except BackupError as exc:
             raise dg.Failure(str(exc)) from exc
-        removed = apply_retention(settings.backup_root, kind, keep_days)
+        removed = apply_retention(operations.backup_root, kind, keep_days)
         for path in removed:
             context.log.info(f"Retention ({keep_days} days): removed {path.name}")
         manifest = backup.manifest
@@ -121,9 +153,10 @@ def weekly_backup() -> None:
     ),
     out=dg.Out(dg.Nothing),
 )
-def export_tables_to_parquet(context: dg.OpExecutionContext, warehouse: Warehouse) -> dg.Output:
-    settings = OperationsSettings.from_env()
-    root = settings.export_root / MONTHLY_EXPORT_FOLDER
+def export_tables_to_parquet(
+    context: dg.OpExecutionContext, warehouse: Warehouse, operations: OperationsResource
+) -> dg.Output:
+    root = operations.export_root / MONTHLY_EXPORT_FOLDER
     today = utc_now().date()
     final = root / today.isoformat()
     staging = root / f".{today.isoformat()}.partial"
@@ -237,9 +270,14 @@ def _schedule(job: dg.JobDefinition, cron: str, description: str) -> dg.Schedule
     )
 
 
-BACKUP_SCHEDULES = [
+#: Copies of the DuckDB file (backups, MotherDuck): only the local deployment has one.
+DUCKDB_FILE_JOBS = [daily_backup, weekly_backup, publish_to_motherduck]
+DUCKDB_FILE_SCHEDULES = [
     _schedule(daily_backup, "30 2 * * *", "Every day at 02:30 UTC."),
     _schedule(weekly_backup, "30 3 * * 0", "Sundays at 03:30 UTC."),
+]
+#: The Parquet export reads tables through the warehouse: it runs on either engine.
+EXPORT_JOBS = [monthly_export]
+EXPORT_SCHEDULES = [
     _schedule(monthly_export, "30 4 1 * *", "The 1st of each month at 04:30 UTC."),
 ]
-BACKUP_JOBS = [daily_backup, weekly_backup, monthly_export, publish_to_motherduck]

@@ -170,10 +170,11 @@ def restore_command(backup: str, target: Path | None, lock_timeout: float) -> No
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def health_command(as_json: bool) -> None:
     """Warehouse health; exit code 0 healthy, 1 degraded, 2 down."""
+    from resources.warehouse import DuckDBWarehouse
     from schedules.health import check_health, render_health
 
     db, ops = _settings()
-    report = check_health(db, ops.backup_root, ops.rpo_hours)
+    report = check_health(DuckDBWarehouse.from_settings(db), ops.backup_root, ops.rpo_hours)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:

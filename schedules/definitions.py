@@ -1,14 +1,26 @@
-"""Everything the operations domain contributes to the code location.
+"""Everything the operations domain contributes to the code location, per deployment.
 
 Jobs and schedules for backups, Parquet exports, MotherDuck publishing and the hourly
-``warehouse_health`` check. The landing-folder sensors are built from every domain's
+``warehouse_health`` check. What only makes sense for the local DuckDB file (backups,
+MotherDuck publishing, the file's health) is registered only in the local deployment; on
+Databricks, Delta time travel and DEEP CLONE replace them, so they do not appear there at
+all rather than failing when run. The landing-folder sensors are built from every domain's
 ``LANDING_SOURCES`` by ``schedules.landing_sensors.landing_sensor_definitions``, called from
 ``narr_platform/definitions.py`` once all domains are imported.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
 
-from schedules.backup_jobs import BACKUP_JOBS, BACKUP_SCHEDULES
+from resources.deployment import Deployment
+from schedules.backup_jobs import (
+    DUCKDB_FILE_JOBS,
+    DUCKDB_FILE_SCHEDULES,
+    EXPORT_JOBS,
+    EXPORT_SCHEDULES,
+    OperationsResource,
+)
 from schedules.warehouse_health import (
     warehouse_file,
     warehouse_health,
@@ -16,9 +28,16 @@ from schedules.warehouse_health import (
     warehouse_health_schedule,
 )
 
-defs = dg.Definitions(
-    assets=[warehouse_file],
-    asset_checks=[warehouse_health],
-    jobs=[*BACKUP_JOBS, warehouse_health_job],
-    schedules=[*BACKUP_SCHEDULES, warehouse_health_schedule],
-)
+
+def definitions(deployment: Deployment, environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """The operations of ``deployment``, with the ``operations`` resource read from ``environ``."""
+    resources = {"operations": OperationsResource.from_env(environ)}
+    if deployment is not Deployment.LOCAL:
+        return dg.Definitions(jobs=EXPORT_JOBS, schedules=EXPORT_SCHEDULES, resources=resources)
+    return dg.Definitions(
+        assets=[warehouse_file],
+        asset_checks=[warehouse_health],
+        jobs=[*DUCKDB_FILE_JOBS, *EXPORT_JOBS, warehouse_health_job],
+        schedules=[*DUCKDB_FILE_SCHEDULES, *EXPORT_SCHEDULES, warehouse_health_schedule],
+        resources=resources,
+    )

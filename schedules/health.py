@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from resources.duckdb_settings import DuckDBSettings
+from resources.warehouse import DuckDBWarehouse
 from schedules.backup import list_backups, utc_now
 
 HEALTHY, DEGRADED, DOWN = "healthy", "degraded", "down"
@@ -69,7 +69,7 @@ def _open_read_only(
 
 
 def check_health(
-    settings: DuckDBSettings,
+    warehouse: DuckDBWarehouse,
     backup_root: Path,
     rpo_hours: float,
     now: dt.datetime | None = None,
@@ -79,13 +79,14 @@ def check_health(
 ) -> HealthReport:
     """Open the warehouse read-only, time a test query and look at disk and backups."""
     now = now or utc_now()
-    path = settings.resolved_database_path()
+    path = warehouse.database_path
     report = HealthReport(status=HEALTHY, database_path=path)
     config: dict[str, Any] = {}
-    if settings.threads:
-        config["threads"] = settings.threads
-    config["memory_limit"] = f"{max(settings.effective_memory_limit_bytes // 1024**2, 1)}MiB"
-    is_file = not settings.is_motherduck
+    if warehouse.threads:
+        config["threads"] = warehouse.threads
+    if warehouse.memory_limit:
+        config["memory_limit"] = warehouse.memory_limit
+    is_file = not path.startswith("md:")
     if is_file:
         file = Path(path)
         report.facts["exists"] = file.is_file()

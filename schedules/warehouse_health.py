@@ -9,9 +9,8 @@ severity, down with ERROR.
 
 import dagster as dg
 
-from resources.duckdb_settings import DuckDBSettings
-from resources.warehouse import WAREHOUSE_POOL, Warehouse
-from schedules.backup import OperationsSettings
+from resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
+from schedules.backup_jobs import OperationsResource
 from schedules.health import DOWN, HEALTHY, check_health
 
 warehouse_file = dg.AssetSpec(
@@ -36,17 +35,16 @@ warehouse_file = dg.AssetSpec(
         "it and the newest backup is within the recovery-point objective."
     ),
 )
-def warehouse_health(warehouse: Warehouse) -> dg.AssetCheckResult:
-    if warehouse.engine != "duckdb":
+def warehouse_health(warehouse: Warehouse, operations: OperationsResource) -> dg.AssetCheckResult:
+    # Registered in the local deployment only; the guard names the mistake if wired elsewhere.
+    if not isinstance(warehouse, DuckDBWarehouse):
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description="warehouse_health checks the local DuckDB file; this deployment is "
             f"{warehouse.engine} ({warehouse.describe_target()}).",
         )
-    settings = DuckDBSettings.from_env()
-    operations = OperationsSettings.from_env()
-    report = check_health(settings, operations.backup_root, operations.rpo_hours)
+    report = check_health(warehouse, operations.backup_root, operations.rpo_hours)
     metadata: dict[str, dg.RawMetadataValue] = {
         "status": report.status,
         "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in report.problems) or "none"),

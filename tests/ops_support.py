@@ -26,12 +26,12 @@ def operations_definitions() -> dg.Definitions:
     """
     import reference_assets.definitions
     import schedules.definitions
-    from resources import build_resources
+    from resources import build_resources, current_deployment
     from schedules.landing_sensors import landing_sensor_definitions
 
     return dg.Definitions.merge(
         reference_assets.definitions.defs,
-        schedules.definitions.defs,
+        schedules.definitions.definitions(current_deployment()),
         landing_sensor_definitions([reference_assets.definitions.LANDING_SOURCES]),
         dg.Definitions(resources=build_resources()),
     )

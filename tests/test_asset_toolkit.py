@@ -112,3 +112,27 @@ def test_engine_kinds_are_added_to_warehouse_assets_only(deployment, engine):
     defs = with_engine_kinds(dg.Definitions(assets=[in_pool, elsewhere]), deployment)
     kinds = {s.key.to_user_string(): s.kinds for s in defs.resolve_all_asset_specs()}
     assert kinds == {"in_pool": {"pandas", *engine}, "elsewhere": {"python"}}
+
+
+DUCKDB_FILE_JOBS = {
+    "daily_backup",
+    "weekly_backup",
+    "publish_to_motherduck",
+    "warehouse_health_job",
+}
+
+
+def test_duckdb_file_jobs_exist_only_in_the_local_deployment(monkeypatch):
+    local = {job.name for job in load_definitions().resolve_all_job_defs()}
+    assert local >= DUCKDB_FILE_JOBS | {"monthly_export", "materialize_all"}
+    monkeypatch.setenv("PLATFORM_DEPLOYMENT", "databricks")
+    monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:1")
+    defs = load_definitions()
+    databricks = {job.name for job in defs.resolve_all_job_defs()}
+    assert not databricks & DUCKDB_FILE_JOBS
+    assert {"monthly_export", "materialize_all"} <= databricks
+    schedules = {s.name for s in defs.schedules or []}
+    assert schedules == {"monthly_export_schedule"}
+    assert dg.AssetKey(["operations", "warehouse_file"]) not in {
+        s.key for s in defs.resolve_all_asset_specs()
+    }

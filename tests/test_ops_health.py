@@ -74,10 +74,17 @@ def test_low_disk_and_slow_query_thresholds_degrade(warehouse_path, ops_dirs):
     build_warehouse(warehouse_path, rows=50)
     _backup(warehouse_path, ops_dirs[0])
     settings, ops = DuckDBSettings.from_env(), OperationsSettings.from_env()
-    assert check_health(settings, ops.backup_root, 24).status == "healthy"
-    low_disk = check_health(settings, ops.backup_root, 24, min_free_bytes=10**18)
+    assert (
+        check_health(DuckDBWarehouse.from_settings(settings), ops.backup_root, 24).status
+        == "healthy"
+    )
+    low_disk = check_health(
+        DuckDBWarehouse.from_settings(settings), ops.backup_root, 24, min_free_bytes=10**18
+    )
     assert low_disk.status == "degraded" and "free beside the database" in low_disk.problems[0]
-    slow = check_health(settings, ops.backup_root, 24, max_query_ms=-1)
+    slow = check_health(
+        DuckDBWarehouse.from_settings(settings), ops.backup_root, 24, max_query_ms=-1
+    )
     assert slow.status == "degraded" and "test query took" in slow.problems[0]
 
 
@@ -86,7 +93,12 @@ def test_database_busy_in_another_process_degrades(warehouse_path, ops_dirs):
     _backup(warehouse_path, ops_dirs[0])
     holder = hold_database(warehouse_path)
     try:
-        report = check_health(DuckDBSettings.from_env(), ops_dirs[0], 24, lock_timeout_seconds=0.5)
+        report = check_health(
+            DuckDBWarehouse.from_settings(DuckDBSettings.from_env()),
+            ops_dirs[0],
+            24,
+            lock_timeout_seconds=0.5,
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -179,3 +191,35 @@ def test_stats_include_the_directory_aggregates_when_loaded(warehouse_path, ops_
 def test_stats_without_a_warehouse_says_so(warehouse_path):
     result = CliRunner().invoke(main, ["stats"])
     assert result.exit_code != 0 and "No warehouse" in result.output
+
+
+def test_warehouse_health_reads_its_resources_not_the_environment(tmp_path, ops_dirs):
+    """The environment names a missing file and an empty backup folder; the resources name a
+    real warehouse with a fresh backup, and the check follows the resources."""
+    from schedules.backup_jobs import OperationsResource
+    from schedules.warehouse_health import (
+        warehouse_file,
+        warehouse_health,
+        warehouse_health_job,
+    )
+
+    real = tmp_path / "elsewhere" / "warehouse.duckdb"
+    real.parent.mkdir()
+    build_warehouse(real, rows=10)
+    backups = tmp_path / "elsewhere" / "backups"
+    _backup(real, backups)
+    defs = dg.Definitions(
+        assets=[warehouse_file],
+        asset_checks=[warehouse_health],
+        jobs=[warehouse_health_job],
+        resources={
+            "warehouse": DuckDBWarehouse(database_path=str(real)),
+            "operations": OperationsResource(
+                backup_dir=str(backups), export_dir=str(tmp_path / "exports"), rpo_hours=24
+            ),
+        },
+    )
+    result = defs.resolve_job_def("warehouse_health_job").execute_in_process()
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed, evaluation.metadata
+    assert evaluation.metadata["backup_root"].value == str(backups)
