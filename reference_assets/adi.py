@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from reference_assets.audits import AUDITS, specs
 from reference_assets.layouts import (
     ADI_SCHEMA,
     ADI_SOURCE,
@@ -13,6 +14,7 @@ from reference_assets.layouts import (
 )
 from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
+from resources.publish import audited
 
 ADI_TABLE = "reference.ref_adi_blockgroup"
 
@@ -51,6 +53,7 @@ FROM raw
 
 @REFERENCE.asset(
     ["reference", "ref_adi_blockgroup"],
+    check_specs=specs(ADI_TABLE),
     sql=ADI_SQL,
     description=(
         "Area Deprivation Index (Neighborhood Atlas) per census block group (12-digit FIPS): "
@@ -59,6 +62,7 @@ FROM raw
         "institutional to rank carries its `suppression_code` (GQ, PH, GQ-PH, QDI) instead."
     ),
 )
+@audited
 def ref_adi_blockgroup(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
@@ -69,7 +73,8 @@ def ref_adi_blockgroup(
         session.register_file_view(
             "landing_adi", files, "csv", columns=ADI_SCHEMA, options={"header": True}
         )
-        summary = session.create_table_as(ADI_TABLE, ADI_SQL)
+        published = session.publish(ADI_TABLE, ADI_SQL, AUDITS[ADI_TABLE])
+        summary = published.summary
         codes = dict(
             session.fetch_rows(
                 f"SELECT coalesce(suppression_code, 'ranked'), count(*) FROM {ADI_TABLE} GROUP BY 1"
@@ -77,11 +82,12 @@ def ref_adi_blockgroup(
         )
     context.log.info(f"{ADI_TABLE}: {summary.row_count} block groups, {codes}")
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "source_files": len(files),
             **source_files_metadata(files),
             "ranked_blockgroups": int(codes.pop("ranked", 0)),
             "suppressed_blockgroups": dg.MetadataValue.json({k: int(v) for k, v in codes.items()}),
-        }
+        },
     )

@@ -4,7 +4,7 @@ Every check runs its SQL in the engine through the warehouse seam and reports th
 of offending rows plus a few examples, so a failure says what to look at.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -33,72 +33,6 @@ def _violations(
     count = session.fetch_rows(f"SELECT count(*) FROM {table} WHERE {condition}")[0][0]
     examples = _examples(session, f"SELECT {shown} FROM {table} WHERE {condition}") if count else ""
     return int(count), examples
-
-
-def key_unique_check(asset_key: dg.AssetKey, keys: Sequence[str]) -> dg.AssetChecksDefinition:
-    """The table's key columns identify one row each (and are never NULL)."""
-    table = table_of(asset_key)
-    key_list = ", ".join(keys)
-
-    @dg.asset_check(
-        asset=asset_key,
-        name="key_unique",
-        blocking=True,
-        pool=WAREHOUSE_POOL,
-        description=f"Each ({key_list}) appears once and no key column is NULL.",
-    )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.session() as session:
-            duplicates = session.fetch_rows(
-                f"SELECT count(*) FROM (SELECT {key_list} FROM {table} "
-                f"GROUP BY {key_list} HAVING count(*) > 1) AS d"
-            )[0][0]
-            examples = _examples(
-                session,
-                f"SELECT {key_list}, count(*) FROM {table} GROUP BY {key_list} "
-                f"HAVING count(*) > 1 ORDER BY {key_list}",
-            )
-            null_keys = session.fetch_rows(
-                f"SELECT count(*) FROM {table} WHERE " + " OR ".join(f"{k} IS NULL" for k in keys)
-            )[0][0]
-        return dg.AssetCheckResult(
-            passed=duplicates == 0 and null_keys == 0,
-            metadata={
-                "duplicate_keys": int(duplicates),
-                "rows_with_null_key": int(null_keys),
-                "examples": examples,
-            },
-        )
-
-    return _check
-
-
-def fips_format_check(
-    asset_key: dg.AssetKey, lengths: Mapping[str, int]
-) -> dg.AssetChecksDefinition:
-    """Every FIPS column holds exactly its number of digits (as text, leading zeros kept)."""
-    table = table_of(asset_key)
-    described = ", ".join(f"{c} ({n} digits)" for c, n in lengths.items())
-    condition = " OR ".join(
-        f"{column} IS NULL OR NOT regexp_matches({column}, '^[0-9]{{{n}}}$')"
-        for column, n in lengths.items()
-    )
-
-    @dg.asset_check(
-        asset=asset_key,
-        name="fips_format",
-        blocking=True,
-        pool=WAREHOUSE_POOL,
-        description=f"FIPS codes are zero-padded digit strings: {described}.",
-    )
-    def _check(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.session() as session:
-            bad, examples = _violations(session, table, condition, ", ".join(lengths))
-        return dg.AssetCheckResult(
-            passed=bad == 0, metadata={"bad_fips_rows": bad, "examples": examples}
-        )
-
-    return _check
 
 
 def range_check(

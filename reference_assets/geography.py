@@ -3,12 +3,14 @@
 import dagster as dg
 
 from reference_assets.adi import ref_adi_blockgroup
+from reference_assets.audits import AUDITS, specs
 from reference_assets.counties import ref_us_counties
 from reference_assets.layouts import REFERENCE
 from reference_assets.places import ref_places_county
 from reference_assets.states import ref_us_states
 from reference_assets.svi import ref_svi_county, ref_svi_tract
 from resources import Warehouse
+from resources.publish import audited
 from resources.sql_files import load_sql
 
 GEOGRAPHY_TABLE = "reference.ref_geography"
@@ -17,6 +19,7 @@ GEOGRAPHY_SQL = load_sql("reference_assets", "ref_geography")
 
 @REFERENCE.asset(
     ["reference", "ref_geography"],
+    check_specs=specs(GEOGRAPHY_TABLE),
     sql=GEOGRAPHY_SQL,
     deps=[
         ref_us_counties,
@@ -35,9 +38,11 @@ GEOGRAPHY_SQL = load_sql("reference_assets", "ref_geography")
         "is present even when a source lacks it (its figures are then NULL)."
     ),
 )
+@audited
 def ref_geography(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = session.create_table_as(GEOGRAPHY_TABLE, GEOGRAPHY_SQL)
+        published = session.publish(GEOGRAPHY_TABLE, GEOGRAPHY_SQL, AUDITS[GEOGRAPHY_TABLE])
+        summary = published.summary
         with_svi, with_adi, with_population = session.fetch_rows(
             f"SELECT count(svi_overall_rank), count(adi_national_rank_weighted), "
             f"count(total_population) FROM {GEOGRAPHY_TABLE}"
@@ -46,10 +51,11 @@ def ref_geography(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         f"{GEOGRAPHY_TABLE}: {summary.row_count} counties, {with_svi} with SVI, {with_adi} with ADI"
     )
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "counties_with_svi": int(with_svi),
             "counties_with_adi": int(with_adi),
             "counties_with_population": int(with_population),
-        }
+        },
     )

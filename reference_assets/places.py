@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from reference_assets.audits import AUDITS, specs
 from reference_assets.layouts import (
     PLACES_COUNTY_SCHEMA,
     PLACES_SOURCE,
@@ -18,6 +19,7 @@ from reference_assets.layouts import (
 )
 from resources import LandingZone, Warehouse, WarehouseSession
 from resources.landing import source_files_metadata
+from resources.publish import audited
 
 PLACES_COUNTY_TABLE = "reference.ref_places_county"
 PLACES_TRACT_TABLE = "reference.ref_places_tract"
@@ -120,7 +122,14 @@ def _places_files(landing: LandingZone, tract: bool) -> list[Path]:
 
 def _asset(name: str, description: str, sql: str, deps: list[dg.AssetsDefinition] | None = None):
     """The decorator every PLACES asset shares (the reference domain's, keyed by name)."""
-    return REFERENCE.asset(["reference", name], description=description, sql=sql, deps=deps or [])
+    decorate = REFERENCE.asset(
+        ["reference", name],
+        description=description,
+        sql=sql,
+        deps=deps or [],
+        check_specs=specs(f"reference.{name}"),
+    )
+    return lambda fn: decorate(audited(fn))
 
 
 def _load_long(
@@ -131,12 +140,13 @@ def _load_long(
     view: str,
     table: str,
     sql: str,
-) -> dict:
+) -> dg.MaterializeResult:
     validate_headers(files, list(schema))
     context.log.info(f"Loading {table} from {len(files)} PLACES file(s)")
     with warehouse.session() as session, reading("PLACES", files):
         session.register_file_view(view, files, "csv", columns=schema, options={"header": True})
-        summary = session.create_table_as(table, sql)
+        published = session.publish(table, sql, AUDITS[table])
+        summary = published.summary
         measures = session.fetch_rows(f"SELECT count(DISTINCT measure_id) FROM {table}")[0][0]
         suppressed = session.fetch_rows(f"SELECT count(*) FROM {table} WHERE data_value IS NULL")[
             0
@@ -156,7 +166,7 @@ def _load_long(
     }
     if national is not None:
         metadata["national_rows_not_loaded"] = int(national)
-    return metadata
+    return dg.MaterializeResult(metadata=metadata, check_results=published.check_results)
 
 
 @_asset(
@@ -170,7 +180,7 @@ def _load_long(
 def ref_places_county(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
-    metadata = _load_long(
+    return _load_long(
         context,
         warehouse,
         _places_files(landing, tract=False),
@@ -179,7 +189,6 @@ def ref_places_county(
         PLACES_COUNTY_TABLE,
         PLACES_COUNTY_SQL,
     )
-    return dg.MaterializeResult(metadata=metadata)
 
 
 @_asset(
@@ -192,7 +201,7 @@ def ref_places_county(
 def ref_places_tract(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
-    metadata = _load_long(
+    return _load_long(
         context,
         warehouse,
         _places_files(landing, tract=True),
@@ -201,7 +210,6 @@ def ref_places_tract(
         PLACES_TRACT_TABLE,
         PLACES_TRACT_SQL,
     )
-    return dg.MaterializeResult(metadata=metadata)
 
 
 def _load_wide(
@@ -209,9 +217,13 @@ def _load_wide(
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
         sql, n_columns = wide_sql(session, long_table, key)
-        summary = session.create_table_as(table, sql)
+        published = session.publish(table, sql, AUDITS[table])
+        summary = published.summary
     context.log.info(f"{table}: {summary.row_count} rows x {n_columns} measure columns")
-    return dg.MaterializeResult(metadata={**summary.metadata(), "measure_columns": n_columns})
+    return dg.MaterializeResult(
+        metadata={**summary.metadata(), "measure_columns": n_columns},
+        check_results=published.check_results,
+    )
 
 
 @_asset(

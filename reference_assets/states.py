@@ -2,9 +2,11 @@
 
 import dagster as dg
 
+from reference_assets.audits import AUDITS, specs
 from reference_assets.layouts import REFERENCE
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse
+from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
+from resources.publish import audited
 
 STATES_SOURCE = "reference/states"
 STATES_COLUMNS = {"usps": "VARCHAR", "name": "VARCHAR", "fips": "VARCHAR"}
@@ -22,6 +24,7 @@ WHERE usps IS NOT NULL
 
 @REFERENCE.asset(
     ["reference", "ref_us_states"],
+    check_specs=specs("reference.ref_us_states"),
     sql=STATES_SQL,
     description=(
         "US states, DC and the inhabited territories with USPS code, name and 2-digit FIPS "
@@ -29,6 +32,7 @@ WHERE usps IS NOT NULL
         "USPS codes and joins county FIPS codes to their state."
     ),
 )
+@audited
 def ref_us_states(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
@@ -41,20 +45,11 @@ def ref_us_states(
         session.register_file_view(
             "landing_states", files, "csv", columns=STATES_COLUMNS, options={"header": True}
         )
-        summary = session.create_table_as("reference.ref_us_states", STATES_SQL)
-    context.log.info(f"Loaded {summary.row_count} states from {len(files)} file(s)")
-    return dg.MaterializeResult(metadata={**summary.metadata(), **source_files_metadata(files)})
-
-
-@dg.asset_check(asset=ref_us_states, blocking=True, pool=WAREHOUSE_POOL)
-def state_codes_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Each USPS code and each FIPS code appears once."""
-    rows = warehouse.fetch_rows(
-        "SELECT count(*) - count(DISTINCT state_usps), count(*) - count(DISTINCT state_fips) "
-        "FROM reference.ref_us_states"
-    )
-    dup_usps, dup_fips = rows[0]
-    return dg.AssetCheckResult(
-        passed=dup_usps == 0 and dup_fips == 0,
-        metadata={"duplicate_usps": int(dup_usps), "duplicate_fips": int(dup_fips)},
+        published = session.publish(
+            "reference.ref_us_states", STATES_SQL, AUDITS["reference.ref_us_states"]
+        )
+    context.log.info(f"Loaded {published.summary.row_count} states from {len(files)} file(s)")
+    return dg.MaterializeResult(
+        metadata={**published.metadata(), **source_files_metadata(files)},
+        check_results=published.check_results,
     )

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from reference_assets.audits import AUDITS, specs
 from reference_assets.layouts import (
     REFERENCE,
     SVI_SCHEMA,
@@ -14,6 +15,7 @@ from reference_assets.layouts import (
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
 from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
+from resources.publish import audited
 
 SVI_COUNTY_TABLE = "reference.ref_svi_county"
 SVI_TRACT_TABLE = "reference.ref_svi_tract"
@@ -95,7 +97,8 @@ def load_svi(
         session.register_file_view(
             SVI_VIEW, files, "csv", columns=SVI_SCHEMA, options={"header": True}
         )
-        summary = session.create_table_as(table, select_sql)
+        published = session.publish(table, select_sql, AUDITS[table])
+        summary = published.summary
         scopes = dict(
             session.fetch_rows(f"SELECT svi_rank_scope, count(*) FROM {table} GROUP BY 1")
         )
@@ -104,6 +107,7 @@ def load_svi(
         )[0][0]
     context.log.info(f"{table}: {summary.row_count} rows, ranking scopes {scopes}")
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "source_files": len(files),
@@ -111,12 +115,13 @@ def load_svi(
             "rows_state_ranked": int(scopes.get("state", 0)),
             "rows_nationally_ranked": int(scopes.get("national", 0)),
             "rows_without_overall_rank": int(missing_overall),
-        }
+        },
     )
 
 
 @REFERENCE.asset(
     ["reference", "ref_svi_county"],
+    check_specs=specs(SVI_COUNTY_TABLE),
     sql=SVI_COUNTY_SQL,
     description=(
         "CDC/ATSDR Social Vulnerability Index 2022 per county: all 158 published columns "
@@ -125,6 +130,7 @@ def load_svi(
         "vulnerable); `svi_rank_scope` says whether it ranks within the state or nationally."
     ),
 )
+@audited
 def ref_svi_county(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
@@ -133,6 +139,7 @@ def ref_svi_county(
 
 @REFERENCE.asset(
     ["reference", "ref_svi_tract"],
+    check_specs=specs(SVI_TRACT_TABLE),
     sql=SVI_TRACT_SQL,
     description=(
         "CDC/ATSDR Social Vulnerability Index 2022 per census tract (11-digit FIPS): the same "
@@ -140,6 +147,7 @@ def ref_svi_county(
         "(state or national) of each row."
     ),
 )
+@audited
 def ref_svi_tract(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:

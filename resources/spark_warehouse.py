@@ -317,6 +317,16 @@ class SparkWarehouseSession(WarehouseSession):
         return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
 
     def list_tables(self) -> list[tuple[str, str]]:
+        from resources.publish import is_staged
+
+        return [(name, kind) for name, kind in self._catalog() if not is_staged(name)]
+
+    def list_staged_tables(self) -> list[str]:
+        from resources.publish import is_staged
+
+        return [name for name, kind in self._catalog() if kind == "table" and is_staged(name)]
+
+    def _catalog(self) -> list[tuple[str, str]]:
         catalog = self.naming.catalog
         found: list[tuple[str, str]] = []
         for row in self.spark.sql(f"SHOW SCHEMAS IN {catalog}").collect():
@@ -389,6 +399,42 @@ class SparkWarehouseSession(WarehouseSession):
             finally:
                 self.spark.sql(f"DROP TABLE IF EXISTS {stage}")
         return self.summarize(table)
+
+    def create_staged_table(self, staged: str, select_sql: str, params: SqlParams = None) -> None:
+        check_table_name(staged)
+        select = self._select(select_sql, params)
+        args = None
+        if params is not None:
+            args = dict(params) if isinstance(params, Mapping) else list(params)
+        fmt = "DELTA" if self.table_format == "delta" else "PARQUET"
+        statement = f"CREATE TABLE {self.naming.qualified(staged)} USING {fmt} AS\n{select}"
+        self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+
+    def drop_table(self, table: str) -> None:
+        check_table_name(table)
+        self.spark.sql(f"DROP TABLE IF EXISTS {self.naming.qualified(table)}")
+
+    def swap_in(self, staged: str, table: str) -> None:
+        """Delta: one atomic ``CREATE OR REPLACE`` commit; Parquet: drop, then rename."""
+        check_table_name(staged)
+        check_table_name(table)
+        source = self.naming.qualified(staged)
+        target = self.naming.qualified(table)
+        if self.table_format == "delta":
+            existing = (
+                self.spark.catalog.tableExists(target)
+                and (self.spark.catalog.getTable(target).tableType or "").upper() == "VIEW"
+            )
+            if existing:
+                self.spark.sql(f"DROP VIEW IF EXISTS {target}")
+            self.spark.sql(
+                f"CREATE OR REPLACE TABLE {target} USING DELTA AS SELECT * FROM {source}"
+            )
+            self.spark.sql(f"DROP TABLE IF EXISTS {source}")
+            return
+        self._drop_relation(target)
+        schema, _, name = target.rpartition(".")
+        self.spark.sql(f"ALTER TABLE {source} RENAME TO {schema.split('.', 1)[1]}.{name}")
 
     def _drop_relation(self, qualified: str) -> None:
         if not self.spark.catalog.tableExists(qualified):

@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import dagster as dg
 import duckdb
@@ -26,6 +26,9 @@ import pandas as pd
 from pydantic import Field
 
 from resources.duckdb_settings import DuckDBSettings, format_size
+
+if TYPE_CHECKING:
+    from resources.publish import Audit, Publication
 
 #: The Dagster pool every step that writes the warehouse belongs to (limit 1, see dagster_home).
 WAREHOUSE_POOL = "duckdb"
@@ -152,6 +155,52 @@ class WarehouseSession:
         """How native SQL names the logical ``schema.table`` in this engine."""
         return check_table_name(table)
 
+    def publish(
+        self,
+        table: str,
+        select_sql: str,
+        audits: Sequence[Audit] = (),
+        params: SqlParams = None,
+    ) -> Publication:
+        """Write-audit-publish ``table`` (see :mod:`resources.publish`).
+
+        The result is built as ``<schema>._staged_<table>``, every audit runs on it, and
+        it replaces ``table`` in one transaction only when no blocking audit failed;
+        otherwise :class:`resources.publish.AuditFailed` is raised and the staged table
+        is kept until the next publish of ``table``.
+        """
+        from resources.publish import AuditContext, AuditFailed, Publication, staged_name
+
+        check_table_name(table)
+        self._ensure_parent_schema(table)
+        staged = staged_name(table)
+        self.drop_table(staged)  # the previous run's staged table, kept for inspection
+        self.create_staged_table(staged, select_sql, params)
+        context = AuditContext(session=self, table=staged, published=table)
+        results = [audit.evaluate(context) for audit in audits]
+        blocking = {audit.name for audit in audits if audit.blocking}
+        if any(not r.passed for r in results if r.check_name in blocking):
+            raise AuditFailed(table, staged, results, blocking)
+        self.swap_in(staged, table)
+        return Publication(summary=self.summarize(table), check_results=tuple(results))
+
+    def create_staged_table(self, staged: str, select_sql: str, params: SqlParams = None) -> None:
+        """Build ``staged`` (a name nobody reads) from ``select_sql``."""
+        check_table_name(staged)
+        self.execute(f"CREATE TABLE {staged} AS\n{select_sql}", params)
+
+    def swap_in(self, staged: str, table: str) -> None:
+        """Replace ``table`` by ``staged`` atomically; ``staged`` is gone afterwards."""
+        raise NotImplementedError
+
+    def drop_table(self, table: str) -> None:
+        check_table_name(table)
+        self.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def list_staged_tables(self) -> list[str]:
+        """Staged tables kept by a failed audit (``schema._staged_table``), sorted."""
+        raise NotImplementedError
+
     def row_count(self, table: str) -> int:
         check_table_name(table)
         return int(self.fetch_rows(f"SELECT count(*) FROM {table}")[0][0])
@@ -266,7 +315,7 @@ class DuckDBSession(WarehouseSession):
             f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL BY NAME\n".join(selects)
         )
 
-    def list_tables(self) -> list[tuple[str, str]]:
+    def _catalog(self) -> list[tuple[str, str]]:
         rows = self.fetch_rows(
             "SELECT table_schema || '.' || table_name, "
             "CASE table_type WHEN 'VIEW' THEN 'view' ELSE 'table' END "
@@ -275,6 +324,34 @@ class DuckDBSession(WarehouseSession):
             "ORDER BY 1"
         )
         return [(str(name), str(kind)) for name, kind in rows]
+
+    def list_tables(self) -> list[tuple[str, str]]:
+        from resources.publish import is_staged
+
+        return [(name, kind) for name, kind in self._catalog() if not is_staged(name)]
+
+    def list_staged_tables(self) -> list[str]:
+        from resources.publish import is_staged
+
+        return [name for name, kind in self._catalog() if kind == "table" and is_staged(name)]
+
+    def swap_in(self, staged: str, table: str) -> None:
+        # DuckDB DDL is transactional: readers see the old table or the new one. Views
+        # (v_*) name the table and are bound when queried, so they follow the swap.
+        check_table_name(staged)
+        check_table_name(table)
+        kinds = dict(self._catalog())
+        drop = {"table": f"DROP TABLE {table}; ", "view": f"DROP VIEW {table}; "}.get(
+            kinds.get(table if "." in table else f"main.{table}", ""), ""
+        )
+        name = table.rpartition(".")[2]
+        self.execute("BEGIN TRANSACTION")
+        try:
+            self.execute(f"{drop}ALTER TABLE {staged} RENAME TO {name}")
+            self.execute("COMMIT")
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
 
     def columns(self, table: str) -> tuple[tuple[str, str], ...]:
         check_table_name(table)
@@ -306,6 +383,16 @@ class Warehouse(dg.ConfigurableResource):
     def create_view_as(self, view: str, select_sql: str) -> TableSummary:
         with self.session() as s:
             return s.create_view_as(view, select_sql)
+
+    def publish(
+        self,
+        table: str,
+        select_sql: str,
+        audits: Sequence[Audit] = (),
+        params: SqlParams = None,
+    ) -> Publication:
+        with self.session() as s:
+            return s.publish(table, select_sql, audits, params)
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
         with self.session() as s:

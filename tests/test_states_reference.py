@@ -17,8 +17,8 @@ def test_states_load_from_sample(sample_sources, materialize, warehouse_path):
     assert len(rows) == 56
     materialization = result.asset_materializations_for_node("reference__ref_us_states")[0]
     assert materialization.metadata["dagster/row_count"].value == 56
-    checks = result.get_asset_check_evaluations()
-    assert [c.passed for c in checks] == [True]
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {"state_codes_unique": True, "state_fips_unique": True, "row_count_drop": True}
 
 
 def test_states_check_fails_on_duplicate(sample_sources, materialize, landing_dir):
@@ -26,27 +26,22 @@ def test_states_check_fails_on_duplicate(sample_sources, materialize, landing_di
     extra = landing_dir / "reference" / "states" / "extra.csv"
     extra.write_text("usps,name,fips\nca,California again,6\n")
     result = materialize("key:reference/ref_us_states", raise_on_error=False)
-    evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) == 1 and not evaluations[0].passed
-    assert evaluations[0].metadata["duplicate_usps"].value == 1
+    assert not result.success  # audited before publish: nothing was published
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evaluations["state_codes_unique"].passed
+    assert evaluations["state_codes_unique"].metadata["duplicate_keys"].value == 1
 
 
 def test_row_count_drop_check(sample_sources, materialize, landing_dir):
-    """The shared row-count-drop rule passes on the first load and fails on a big drop."""
-    import dagster as dg
-
-    from resources.quality_checks import row_count_drop_result
-
+    """The shared row-count guard passes on the first load and blocks a big drop."""
     sample_sources("reference/states")
-    instance = dg.DagsterInstance.ephemeral()
-    key = dg.AssetKey(["reference", "ref_us_states"])
-    assert materialize("key:reference/ref_us_states", instance=instance).success
-    assert row_count_drop_result(instance, key).passed  # first load
+    assert materialize("key:reference/ref_us_states").success
     states = landing_dir / "reference" / "states" / "us_states.csv"
     lines = states.read_text().splitlines()
     states.write_text("\n".join(lines[:20]) + "\n")  # 19 of 56 states remain
-    assert materialize("key:reference/ref_us_states", instance=instance).success
-    result = row_count_drop_result(instance, key)
-    assert not result.passed
-    assert result.metadata["previous_rows"].value == 56
-    assert result.metadata["current_rows"].value == 19
+    result = materialize("key:reference/ref_us_states", raise_on_error=False)
+    assert not result.success
+    drop = {e.check_name: e for e in result.get_asset_check_evaluations()}["row_count_drop"]
+    assert not drop.passed
+    assert drop.metadata["previous_rows"].value == 56
+    assert drop.metadata["current_rows"].value == 19

@@ -1,0 +1,141 @@
+"""Write-audit-publish: real bad input fails a blocking audit and nothing is published.
+
+One test per domain. Each lands good input and materializes, then lands bad input (a real
+mistake an operator makes) and asserts: the run fails naming the check and the source
+file; the published table keeps exactly its rows (row count and an order-independent
+content hash computed in SQL); the staged table is kept; the next good run publishes it
+and removes the staged table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from resources.publish import staged_name
+
+
+def fingerprint(warehouse: Path, table: str) -> tuple[int, str]:
+    """Row count and order-independent content hash (sum of row hashes), in SQL."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        count, digest = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR FROM {table} AS t"
+        ).fetchone()
+    return int(count), str(digest)
+
+
+def table_exists(warehouse: Path, table: str) -> bool:
+    schema, name = table.split(".")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return bool(
+            con.execute(
+                "SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                [schema, name],
+            ).fetchall()
+        )
+
+
+def failure_messages(result: dg.ExecuteInProcessResult) -> str:
+    """What the failed steps said (the failure's description, as the UI shows it)."""
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            messages.append(data.user_failure_data.description)
+        elif data.error is not None:
+            messages.append(data.error.message)
+    return "\n".join(messages)
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[tuple[str, str], bool]:
+    return {
+        (e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
+
+
+def assert_not_published(
+    result: dg.ExecuteInProcessResult,
+    warehouse: Path,
+    table: str,
+    before: tuple[int, str],
+    check: str,
+    source_file: str,
+) -> str:
+    assert not result.success
+    message = failure_messages(result)
+    assert check in message, message
+    assert source_file in message, message
+    assert fingerprint(warehouse, table) == before
+    assert table_exists(warehouse, staged_name(table))
+    name = table.split(".")[1]
+    assert evaluations(result)[(name, check)] is False
+    assert not result.asset_materializations_for_node(table.replace(".", "__"))
+    return message
+
+
+def assert_published(result: dg.ExecuteInProcessResult, warehouse: Path, table: str) -> None:
+    assert result.success
+    assert not table_exists(warehouse, staged_name(table))
+
+
+# ---- reference: two SVI vintages of one state; a state file replacing the national one ------
+def _svi_frame(populations: list[int], state_fips: str = "01"):
+    from tests.test_reference_checks import svi_rows
+
+    frame = svi_rows(populations)
+    return frame
+
+
+def test_reference_two_svi_vintages_are_not_published(landing_dir, warehouse_path, materialize):
+    table = "reference.ref_svi_county"
+    folder = landing_dir / "reference/svi"
+    folder.mkdir(parents=True)
+    good = _svi_frame([1000, 2000, 3000])
+    good.to_csv(folder / "SVI_2022_AL_county.csv", index=False)
+    assert_published(materialize("key:reference/ref_svi_county"), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+    assert before[0] == 3
+
+    older = _svi_frame([900, 1900, 2900])
+    older.to_csv(folder / "SVI_2020_AL_county.csv", index=False)
+    result = materialize("key:reference/ref_svi_county", raise_on_error=False)
+    message = assert_not_published(
+        result, warehouse_path, table, before, "key_unique", "SVI_2020_AL_county.csv"
+    )
+    assert "SVI_2022_AL_county.csv" in message  # each copy's file is named
+    assert "3 failing row(s)" in message
+
+    (folder / "SVI_2020_AL_county.csv").unlink()
+    assert_published(materialize("key:reference/ref_svi_county"), warehouse_path, table)
+    assert fingerprint(warehouse_path, table)[0] == 3
+
+
+def test_reference_state_file_replacing_the_national_one_is_a_row_count_drop(
+    landing_dir, warehouse_path, materialize, monkeypatch
+):
+    table = "reference.ref_svi_county"
+    folder = landing_dir / "reference/svi"
+    folder.mkdir(parents=True)
+    _svi_frame([1000 + i for i in range(20)]).to_csv(folder / "SVI_2022_US_county.csv", index=False)
+    assert_published(materialize("key:reference/ref_svi_county"), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+
+    (folder / "SVI_2022_US_county.csv").unlink()
+    _svi_frame([1000, 2000]).to_csv(folder / "SVI_2022_AL_county.csv", index=False)
+    result = materialize("key:reference/ref_svi_county", raise_on_error=False)
+    message = assert_not_published(
+        result, warehouse_path, table, before, "row_count_drop", "SVI_2022_AL_county.csv"
+    )
+    assert "20 -> 2 rows" in message
+
+    # The operator means it: accepted for one run by its tag, never by default.
+    accepted = materialize(
+        "key:reference/ref_svi_county",
+        tags={"narr/accept_row_count_drop": table},
+    )
+    assert_published(accepted, warehouse_path, table)
+    assert fingerprint(warehouse_path, table)[0] == 2
