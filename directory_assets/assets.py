@@ -5,8 +5,10 @@ import time
 import dagster as dg
 
 from directory_assets import network_rounds, organizations_sql, views_sql
+from directory_assets.audits import ORGANIZATION_AUDITS, subtype_audits
 from directory_assets.staging import DIRECTORY, STAGING_ASSETS
 from resources import Warehouse
+from resources.publish import audit_specs, audited
 
 STAGING_KEYS = [a.key for a in STAGING_ASSETS.values()]
 ORGANIZATIONS_KEY = dg.AssetKey(["directory", "organizations"])
@@ -18,6 +20,7 @@ SUBTYPE_KEYS = {name: dg.AssetKey(["directory", name]) for name in SUBTYPES}
     ORGANIZATIONS_KEY,
     deps=STAGING_KEYS,
     sql=organizations_sql.organizations_sql(),
+    check_specs=audit_specs(ORGANIZATIONS_KEY, ORGANIZATION_AUDITS),
     description=(
         "The master directory: one row per recovery-support organization (treatment center, "
         "NARR recovery residence, recovery community center or organization) with a stable "
@@ -25,11 +28,13 @@ SUBTYPE_KEYS = {name: dg.AssetKey(["directory", name]) for name in SUBTYPES}
         "listed by two sources appears once; `listed_as` names every source type."
     ),
 )
+@audited
 def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = session.create_table_as(
-            "directory.organizations", organizations_sql.organizations_sql()
+        published = session.publish(
+            "directory.organizations", organizations_sql.organizations_sql(), ORGANIZATION_AUDITS
         )
+        summary = published.summary
         by_type = session.fetch_rows(
             "SELECT org_type, count(*) FROM directory.organizations GROUP BY 1 ORDER BY 1"
         )
@@ -40,6 +45,7 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         staged = sum(session.row_count(f"directory.stg_{name}") for name in SUBTYPES)
     context.log.info(f"{summary.row_count} organizations from {staged} staged listings")
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "by_type": dg.MetadataValue.json({t: int(n) for t, n in by_type}),
@@ -47,7 +53,7 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "merged_duplicate_listings": dg.MetadataValue.int(staged - summary.row_count),
             "organizations_listed_by_several_sources": dg.MetadataValue.int(int(merged)),
             "with_coordinates": dg.MetadataValue.int(int(located)),
-        }
+        },
     )
 
 
@@ -64,18 +70,24 @@ _SUBTYPE_DESCRIPTIONS = {
 
 
 def build_subtype_asset(name: str) -> dg.AssetsDefinition:
+    audits = subtype_audits(name)
+
     @DIRECTORY.asset(
         SUBTYPE_KEYS[name],
         deps=[dg.AssetKey(["directory", f"stg_{name}"]), ORGANIZATIONS_KEY],
         sql=organizations_sql.SUBTYPE_SQL[name],
         description=_SUBTYPE_DESCRIPTIONS[name] + " Linked to `organizations` by `org_id`.",
+        check_specs=audit_specs(SUBTYPE_KEYS[name], audits),
     )
+    @audited
     def _subtype(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-        summary = warehouse.create_table_as(
-            f"directory.{name}", organizations_sql.SUBTYPE_SQL[name]
+        published = warehouse.publish(
+            f"directory.{name}", organizations_sql.SUBTYPE_SQL[name], audits
         )
-        context.log.info(f"directory.{name}: {summary.row_count} rows")
-        return dg.MaterializeResult(metadata=summary.metadata())
+        context.log.info(f"directory.{name}: {published.summary.row_count} rows")
+        return dg.MaterializeResult(
+            metadata=published.metadata(), check_results=published.check_results
+        )
 
     return _subtype
 

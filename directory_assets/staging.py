@@ -10,10 +10,12 @@ from pathlib import Path
 import dagster as dg
 
 from directory_assets import staging_sql
+from directory_assets.audits import REJECTED_RECORDS, SOURCE_RECORDS, STAGING_AUDITS
 from directory_assets.staging_sql import DirectorySource
 from resources import LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
 from resources.landing import source_files_metadata
+from resources.publish import audit_specs, audited
 
 DIRECTORY = WarehouseAssets(group_name="directory", owners=["team:directory"])
 LANDING_FOLDER = "directory"
@@ -88,9 +90,22 @@ def stage_source(
             f"CREATE OR REPLACE TEMP TABLE {parsed} AS {staging_sql.parse_sql(source, arrays)}"
         )
         session.execute(f"DROP TABLE {arrays}")
-        summary = session.create_table_as(source.table, staging_sql.staged_sql(source, parsed))
+        # The quarantine is published with (after) the staged records, never without them.
+        session.execute(
+            f"CREATE OR REPLACE TEMP TABLE rejected_{source.name} AS "
+            f"{staging_sql.rejected_sql(source, parsed)}"
+        )
+        rejected_count = session.row_count(f"rejected_{source.name}")
+        published = session.publish(
+            source.table,
+            staging_sql.staged_sql(source, parsed),
+            STAGING_AUDITS,
+            sources=files,
+            facts={SOURCE_RECORDS: source_records, REJECTED_RECORDS: rejected_count},
+        )
+        summary = published.summary
         rejected = session.create_table_as(
-            source.rejected_table, staging_sql.rejected_sql(source, parsed)
+            source.rejected_table, f"SELECT * FROM rejected_{source.name}"
         )
         reasons = session.fetch_rows(
             f"SELECT regexp_replace(reason, ':.*', ''), count(*) FROM {source.rejected_table} "
@@ -98,6 +113,7 @@ def stage_source(
         )
     context.log.info(f"{source.name}: {summary.row_count} staged, {rejected.row_count} quarantined")
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "source_files": dg.MetadataValue.json([str(f) for f in files]),
@@ -107,7 +123,7 @@ def stage_source(
             "rejected_records": dg.MetadataValue.int(rejected.row_count),
             "rejected_table": dg.MetadataValue.text(source.rejected_table),
             "rejected_by_reason": dg.MetadataValue.json({r: int(n) for r, n in reasons}),
-        }
+        },
     )
 
 
@@ -133,7 +149,9 @@ def build_staging_asset(source: DirectorySource) -> dg.AssetsDefinition:
         description=_DESCRIPTIONS[source.name]
         + f" Source: `{source.file_stem}.json` (or its numbered part files). Unusable records "
         f"go to `{source.rejected_table}` with the reason.",
+        check_specs=audit_specs(["directory", f"stg_{source.name}"], STAGING_AUDITS),
     )
+    @audited
     def _staging(
         context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
     ) -> dg.MaterializeResult:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,19 +64,29 @@ class AuditContext:
     session: WarehouseSession
     table: str
     published: str
+    #: The files the asset read (named when the rows themselves carry no lineage).
+    inputs: tuple[str, ...] = ()
+    #: Figures the asset knows and the table does not (e.g. the source record count).
+    facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def has_column(self, column: str) -> bool:
         return column in {name for name, _ in self.session.columns(self.table)}
 
     def source_files(self, condition: str = "TRUE", limit: int = EXAMPLES) -> list[str]:
-        """The source files of the staged rows matching ``condition`` (lineage permitting)."""
-        if not self.has_column(LINEAGE_COLUMN):
-            return []
-        rows = self.session.fetch_rows(
-            f"SELECT DISTINCT {LINEAGE_COLUMN} FROM {self.table} WHERE {condition} "
-            f"ORDER BY 1 LIMIT {int(limit)}"
-        )
-        return [str(r[0]) for r in rows if r[0] is not None]
+        """The source files of the staged rows matching ``condition``.
+
+        From the rows' ``source_file`` lineage when they carry it; otherwise (or when no
+        row matches, e.g. an empty file) every file the asset read.
+        """
+        if self.has_column(LINEAGE_COLUMN):
+            rows = self.session.fetch_rows(
+                f"SELECT DISTINCT {LINEAGE_COLUMN} FROM {self.table} WHERE {condition} "
+                f"ORDER BY 1 LIMIT {int(limit)}"
+            )
+            found = [str(r[0]) for r in rows if r[0] is not None]
+            if found:
+                return found
+        return list(self.inputs)
 
 
 Rule = Callable[[AuditContext], dg.AssetCheckResult]

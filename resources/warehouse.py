@@ -161,13 +161,16 @@ class WarehouseSession:
         select_sql: str,
         audits: Sequence[Audit] = (),
         params: SqlParams = None,
+        sources: Sequence[str | Path] = (),
+        facts: Mapping[str, Any] | None = None,
     ) -> Publication:
         """Write-audit-publish ``table`` (see :mod:`resources.publish`).
 
         The result is built as ``<schema>._staged_<table>``, every audit runs on it, and
         it replaces ``table`` in one transaction only when no blocking audit failed;
         otherwise :class:`resources.publish.AuditFailed` is raised and the staged table
-        is kept until the next publish of ``table``.
+        is kept until the next publish of ``table``. ``sources`` are the files read (named
+        by a failure when rows carry no lineage); ``facts`` are figures audits compare with.
         """
         from resources.publish import AuditContext, AuditFailed, Publication, staged_name
 
@@ -176,7 +179,13 @@ class WarehouseSession:
         staged = staged_name(table)
         self.drop_table(staged)  # the previous run's staged table, kept for inspection
         self.create_staged_table(staged, select_sql, params)
-        context = AuditContext(session=self, table=staged, published=table)
+        context = AuditContext(
+            session=self,
+            table=staged,
+            published=table,
+            inputs=tuple(str(s) for s in sources),
+            facts=dict(facts or {}),
+        )
         results = [audit.evaluate(context) for audit in audits]
         blocking = {audit.name for audit in audits if audit.blocking}
         if any(not r.passed for r in results if r.check_name in blocking):
@@ -390,9 +399,11 @@ class Warehouse(dg.ConfigurableResource):
         select_sql: str,
         audits: Sequence[Audit] = (),
         params: SqlParams = None,
+        sources: Sequence[str | Path] = (),
+        facts: Mapping[str, Any] | None = None,
     ) -> Publication:
         with self.session() as s:
-            return s.publish(table, select_sql, audits, params)
+            return s.publish(table, select_sql, audits, params, sources, facts)
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
         with self.session() as s:

@@ -139,3 +139,28 @@ def test_reference_state_file_replacing_the_national_one_is_a_row_count_drop(
     )
     assert_published(accepted, warehouse_path, table)
     assert fingerprint(warehouse_path, table)[0] == 2
+
+
+# ---- directory: an empty (0-byte) NARR master file ------------------------------------------
+def test_directory_empty_narr_master_file_is_not_published(
+    landing_dir, warehouse_path, materialize, sample_sources
+):
+    table = "directory.stg_narr_residences"
+    sample_sources("directory", scale=0.03)
+    narr = landing_dir / "directory" / "master_directory.json"
+    good = narr.read_bytes()
+    selection = "key:directory/stg_narr_residences"
+    assert_published(materialize(selection), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+    assert before[0] > 0
+
+    narr.write_bytes(b"")
+    result = materialize(selection, raise_on_error=False)
+    message = assert_not_published(
+        result, warehouse_path, table, before, "row_count_drop", "master_directory.json"
+    )
+    assert f"{before[0]} -> 0 rows" in message
+
+    narr.write_bytes(good)
+    assert_published(materialize(selection), warehouse_path, table)
+    assert fingerprint(warehouse_path, table) == before
