@@ -14,6 +14,7 @@ import reference_assets.definitions
 import schedules.definitions
 from resources import build_resources, current_deployment
 from resources.assets import with_engine_kinds
+from resources.platform_executor import platform_executor
 from schedules.landing_sensors import landing_sensor_definitions
 
 DOMAIN_DEFINITIONS = (
@@ -27,10 +28,12 @@ DOMAIN_DEFINITIONS = (
 # a time whatever the executor. In one process the run skips a Python start and a slot poll
 # per step: `make run` went from 21 min (multiprocess, 132 steps) to about one. The
 # pool still applies, so the run waits for (and blocks) steps of other runs on the file.
+# Every job runs on the platform executor: in-process, plus dead-run recovery and a pool
+# wait that sleeps and stops on SIGTERM (resources/platform_executor.py).
 materialize_all = dg.define_asset_job(
     name="materialize_all",
     selection=dg.AssetSelection.all(),
-    executor_def=dg.in_process_executor,
+    executor_def=platform_executor,
     description="Every asset of every domain, with their checks, in dependency order, "
     "one step at a time in one process (they all share the warehouse pool).",
 )
@@ -57,5 +60,7 @@ def defs() -> dg.Definitions:
                 reference_assets.definitions,
             )
         ),
-        dg.Definitions(jobs=[materialize_all], resources=build_resources()),
+        dg.Definitions(
+            jobs=[materialize_all], resources=build_resources(), executor=platform_executor
+        ),
     )

@@ -170,11 +170,23 @@ def restore_command(backup: str, target: Path | None, lock_timeout: float) -> No
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def health_command(as_json: bool) -> None:
     """Warehouse health; exit code 0 healthy, 1 degraded, 2 down."""
+    import contextlib
+
+    from resources.run_recovery import NoInstanceError, open_instance
     from resources.warehouse import DuckDBWarehouse
     from schedules.health import check_health, render_health
 
     db, ops = _settings()
-    report = check_health(DuckDBWarehouse.from_settings(db), ops.backup_root, ops.rpo_hours)
+    with contextlib.ExitStack() as stack:
+        try:
+            instance = stack.enter_context(open_instance())
+        except NoInstanceError:
+            instance = None
+        report = check_health(
+            DuckDBWarehouse.from_settings(db), ops.backup_root, ops.rpo_hours, instance=instance
+        )
+    if instance is None:
+        report.facts["runs"] = "not checked (DAGSTER_HOME is not set)"
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2, default=str))
     else:
@@ -242,8 +254,60 @@ def stats_command(state: str | None, run_limit: int, as_json: bool) -> None:
         )
 
 
+@click.group("runs")
+def runs_group() -> None:
+    """Dagster runs of this instance (DAGSTER_HOME): find and recover dead runs."""
+
+
+def _instance() -> Any:
+    from resources.run_recovery import NoInstanceError, open_instance
+
+    try:
+        return open_instance()
+    except NoInstanceError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@runs_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def runs_status(as_json: bool) -> None:
+    """In-progress runs (alive, dead or unknown) and held pool slots; exit 1 on a dead run."""
+    from resources.run_recovery import run_health
+
+    with _instance() as instance:
+        facts, problems = run_health(instance)
+    if as_json:
+        click.echo(json.dumps({**facts, "problems": problems}, indent=2))
+    else:
+        click.echo(f"runs in progress: {facts['runs_in_progress']}")
+        for slot in facts["held_slots"]:  # type: ignore[attr-defined]
+            click.echo(f"  slot  {slot}")
+        for problem in problems:
+            click.echo(f"PROBLEM: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+@runs_group.command("recover")
+def runs_recover() -> None:
+    """Fail runs whose process is gone and free the pool slots of dead or finished runs.
+
+    A run counts as dead only on evidence: the process recorded in its tags (host, PID, PID
+    start time) no longer exists on this host. Runs on other hosts are left alone.
+    """
+    from resources.run_recovery import recover_dead_runs
+
+    with _instance() as instance:
+        report = recover_dead_runs(instance, log=click.echo)
+    for unknown in report.unknown:
+        click.echo(f"left alone: run {unknown.run_id} ({unknown.job_name}): {unknown.reason}")
+    if not report.failed and not report.freed_runs:
+        click.echo("No dead runs and no slots held by finished runs.")
+
+
 #: Attached to `narr-platform` by narr_platform/cli.py.
 OPERATIONS_COMMANDS: list[click.Command] = [
+    runs_group,
     backup_group,
     restore_command,
     health_command,

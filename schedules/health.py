@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import duckdb
 
 from resources.warehouse import DuckDBWarehouse
@@ -76,8 +77,14 @@ def check_health(
     max_query_ms: float = DEFAULT_MAX_QUERY_MS,
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
     lock_timeout_seconds: float = 5.0,
+    instance: dg.DagsterInstance | None = None,
 ) -> HealthReport:
-    """Open the warehouse read-only, time a test query and look at disk and backups."""
+    """Open the warehouse read-only, time a test query and look at disk and backups.
+
+    With ``instance``, also report in-progress runs, runs whose process is gone and held
+    pool slots (``resources/run_recovery.py``): a dead run or a slot held by a finished run
+    degrades health.
+    """
     now = now or utc_now()
     path = warehouse.database_path
     report = HealthReport(status=HEALTHY, database_path=path)
@@ -158,6 +165,13 @@ def check_health(
                 f"The newest backup is {age_hours:.1f} h old, beyond the {rpo_hours:g} h "
                 "recovery-point objective."
             )
+    if instance is not None:
+        from resources.run_recovery import run_health
+
+        facts, problems = run_health(instance)
+        report.facts.update(facts)
+        for problem in problems:
+            report.degrade(problem)
     return report
 
 

@@ -35,7 +35,9 @@ warehouse_file = dg.AssetSpec(
         "it and the newest backup is within the recovery-point objective."
     ),
 )
-def warehouse_health(warehouse: Warehouse, operations: OperationsResource) -> dg.AssetCheckResult:
+def warehouse_health(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, operations: OperationsResource
+) -> dg.AssetCheckResult:
     # Registered in the local deployment only; the guard names the mistake if wired elsewhere.
     if not isinstance(warehouse, DuckDBWarehouse):
         return dg.AssetCheckResult(
@@ -44,7 +46,9 @@ def warehouse_health(warehouse: Warehouse, operations: OperationsResource) -> dg
             description="warehouse_health checks the local DuckDB file; this deployment is "
             f"{warehouse.engine} ({warehouse.describe_target()}).",
         )
-    report = check_health(warehouse, operations.backup_root, operations.rpo_hours)
+    report = check_health(
+        warehouse, operations.backup_root, operations.rpo_hours, instance=context.instance
+    )
     metadata: dict[str, dg.RawMetadataValue] = {
         "status": report.status,
         "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in report.problems) or "none"),
@@ -52,6 +56,8 @@ def warehouse_health(warehouse: Warehouse, operations: OperationsResource) -> dg
     for key, value in report.facts.items():
         if isinstance(value, bool | int | float | str):
             metadata[key] = value
+        elif isinstance(value, list):
+            metadata[key] = dg.MetadataValue.md("\n".join(f"- {v}" for v in value) or "none")
     return dg.AssetCheckResult(
         passed=report.status == HEALTHY,
         severity=dg.AssetCheckSeverity.ERROR
