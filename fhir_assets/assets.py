@@ -5,6 +5,7 @@ import time
 import dagster as dg
 
 from fhir_assets.landing import (
+    PATIENT_CONTRACT,
     PATIENT_PATTERNS,
     SYNTHEA_PATTERNS,
     LandingFileError,
@@ -19,7 +20,9 @@ from fhir_assets.patient_mapping import (
 )
 from resources import LandingZone, Warehouse
 from resources.assets import WarehouseAssets
+from resources.contracts import record_rejected_files
 from resources.landing import source_files_metadata
+from resources.normalize import render
 from resources.sql_files import load_sql
 from resources.warehouse import sql_literal
 
@@ -29,6 +32,8 @@ SYNTHEA_SOURCE = "synthea"
 
 PATIENT_DATA = "fhir.patient_data"
 REJECTED = "fhir.rejected_patients"
+#: Landing files refused by the contract (empty, unreadable, a required column missing).
+REJECTED_FILES = "fhir.rejected_files"
 FHIR_PATIENTS = "fhir.fhir_patients"
 QUALITY_REPORT = "fhir.data_quality_report"
 
@@ -56,18 +61,37 @@ WHERE reject_reason IS NULL
 SQL_PACKAGE = "fhir_assets.sql"
 
 
+def patient_data_sql() -> str:
+    """patient_data.sql with the shared normalization rules (resources/normalize.py) expanded."""
+    return render(load_sql(SQL_PACKAGE, "patient_data"))
+
+
+class PatientLoadConfig(dg.Config):
+    """Which workbook sheet to read; by default the first one meeting the contract."""
+
+    xlsx_sheet: str | None = None
+
+
 @FHIR.asset(
     ["fhir", "patient_data"],
-    sql=load_sql(SQL_PACKAGE, "patient_data"),
+    sql=patient_data_sql(),
     description=(
         "Every patient record that landed in data/landing/patients (CSV, Parquet, JSON, "
         "NDJSON, XLSX) and the Synthea export in data/landing/synthea, typed: the source file "
         "and row, trimmed names, the normalized gender and parsed birth date next to the raw "
-        "values, and the verdict (reject_reason NULL = the record becomes a FHIR Patient)."
+        "values, and the verdict (reject_reason NULL = the record becomes a FHIR Patient). "
+        "Synthea files are read by the one Synthea reader (fhir_assets/synthea.py) that "
+        "HealthSim uses too. Every row read is here, malformed CSV rows included (with "
+        "their line); files that do not meet the contract ("
+        + ", ".join(PATIENT_CONTRACT.required)
+        + ") are listed in fhir.rejected_files."
     ),
 )
 def patient_data(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
+    context: dg.AssetExecutionContext,
+    config: PatientLoadConfig,
+    warehouse: Warehouse,
+    landing: LandingZone,
 ) -> dg.MaterializeResult:
     paths = landing.files(PATIENTS_SOURCE, *PATIENT_PATTERNS) + landing.files(
         SYNTHEA_SOURCE, *SYNTHEA_PATTERNS
@@ -81,23 +105,31 @@ def patient_data(
     started = time.perf_counter()
     with warehouse.session() as session:
         try:
-            with register_landing(session, files) as registered:
-                for item in registered:
+            with register_landing(session, files, config.xlsx_sheet) as registration:
+                record_rejected_files(session, REJECTED_FILES, "patients", registration.refused)
+                for refusal in registration.refused:
+                    context.log.warning(f"Refused {refusal.path}: {refusal.message}")
+                if not registration.registered:
+                    raise dg.Failure(
+                        "No usable patient file: "
+                        + " | ".join(r.message for r in registration.refused)
+                    )
+                for item in registration:
+                    sheet = f", sheet {item.sheet!r}" if item.sheet else ""
                     context.log.info(
-                        f"{item.file.path.name}: {item.file.file_format}, {item.kind} layout, "
-                        f"columns {sorted(item.columns)}"
+                        f"{item.file.path.name}: {item.file.file_format}{sheet}, {item.kind} "
+                        f"layout, columns {sorted(item.columns)}"
                     )
                 try:
-                    summary = session.create_table_as(
-                        PATIENT_DATA, load_sql(SQL_PACKAGE, "patient_data")
-                    )
+                    summary = session.create_table_as(PATIENT_DATA, patient_data_sql())
                 except Exception as exc:
-                    culprit = find_failing_file(session, registered)
+                    culprit = find_failing_file(session, registration.registered)
                     raise dg.Failure(
                         f"Loading patient files failed: {culprit or str(exc).splitlines()[0]}"
                     ) from exc
         except LandingFileError as exc:
             raise dg.Failure(f"Unreadable patient file {exc}") from exc
+        refused = registration.refused
         per_file = session.fetch_df(
             f"SELECT source_file, source_format, source_kind, count(*) AS records, "
             f"count(reject_reason) AS rejected FROM {PATIENT_DATA} "
@@ -110,6 +142,7 @@ def patient_data(
             **summary.metadata(),
             **source_files_metadata(paths),
             "files": dg.MetadataValue.int(len(files)),
+            "refused_files": dg.MetadataValue.json([r.message for r in refused]),
             "records_per_file": dg.MetadataValue.md(per_file.to_markdown(index=False)),
             "load_seconds": dg.MetadataValue.float(round(seconds, 3)),
         }

@@ -6,8 +6,18 @@ layout) and selected into the canonical raw columns, all text, with the file nam
 landing rank and the row number. The union of those selects is the relation
 ``patient_landing_raw`` that ``patient_data.sql`` types and validates.
 
-A file that cannot be read, or whose header names none of the patient columns, raises
-:class:`LandingFileError` naming the file and the reason.
+Synthea ``patients.csv`` files (recognised by their header, wherever they land) are read
+by THE Synthea reader (:mod:`fhir_assets.synthea`), the same one HealthSim uses, so a
+patient gets the same id, dates, ZIP and address in both pipelines.
+
+Every file must meet :data:`PATIENT_CONTRACT` (a patient id, a birth date and a gender
+column, under any of their aliases). A file that does not (an empty file, an unreadable
+one, a required column missing, a workbook without a sheet that has the columns) is
+refused: :class:`resources.contracts.RefusedFile` names the file, the missing and the found
+columns, and the rest of the folder still loads. In a workbook, the sheet meeting the
+contract is read (or the sheet named in configuration), never a lookup sheet. Malformed
+CSV rows (too few or too many fields) are kept aside with their line while the rest of the
+file loads.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fhir_assets.patient_mapping import GENERIC_IDENTIFIER_SYSTEM, SYNTHEA_IDENTIFIER_SYSTEM
+from fhir_assets.synthea import PATIENTS_VIEW, SyntheaRead, register_synthea_patients
+from resources.contracts import RefusedFile, SourceContract, check_columns, csv_header
 from resources.warehouse import WarehouseSession, sql_literal
 
 PATIENT_PATTERNS = (
@@ -73,6 +85,19 @@ GENERIC_ALIASES: dict[str, tuple[str, ...]] = {
     "ethnicity": ("ethnicity",),
 }
 RAW_COLUMNS = tuple(GENERIC_ALIASES)
+#: Raw columns only the Synthea reader fills: its verdict and its per-field issues.
+UPSTREAM_COLUMNS = ("upstream_reject", "field_issues")
+
+#: What every patient file must carry (under any alias of GENERIC_ALIASES).
+PATIENT_CONTRACT = SourceContract(
+    "patients",
+    {
+        "patient_id": "the patient's identifier in the source system (becomes the FHIR id)",
+        "birth_date": "date of birth",
+        "gender": "administrative gender (male/female/other/unknown, M/F/O/U)",
+    },
+    aliases={c: GENERIC_ALIASES[c] for c in ("patient_id", "birth_date", "gender")},
+)
 
 #: The header of Synthea's patients.csv (lower case) that identifies the layout.
 SYNTHEA_SIGNATURE = frozenset(
@@ -111,6 +136,20 @@ class RegisteredFile:
     view: str
     kind: str  # generic | synthea
     columns: dict[str, str]  # canonical raw column -> the file's column name
+    malformed: bool = False  # read with store_rejects: malformed rows are kept aside
+    sheet: str | None = None  # the workbook sheet read
+
+
+@dataclasses.dataclass
+class LandingRegistration:
+    """The registered files, the refused ones and the Synthea read (if any)."""
+
+    registered: list[RegisteredFile]
+    refused: list[RefusedFile]
+    synthea: SyntheaRead | None = None
+
+    def __iter__(self) -> Iterator[RegisteredFile]:
+        return iter(self.registered)
 
 
 def rank_files(paths: Sequence[Path]) -> list[LandingFile]:
@@ -150,35 +189,62 @@ def _recognise(names: Sequence[str]) -> tuple[str, dict[str, str]]:
     return "generic", {k: v for k, v in found.items() if v}
 
 
-@contextmanager
-def xlsx_as_parquet(path: Path) -> Iterator[Path]:
-    """The first sheet of an XLSX file as a temporary all-text Parquet file (python-calamine)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def choose_sheet(path: Path, configured: str | None = None) -> tuple[str, list[list[object]]]:
+    """The workbook sheet to read: the configured one, else the first meeting the contract.
+
+    A lookup or code sheet (``id, description``) never qualifies; raises
+    :class:`LandingFileError` naming the sheets and their columns when none does.
+    """
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_path(str(path))
-    rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
-    if not rows:
-        raise LandingFileError(f"{path.name}: the first sheet is empty")
+    seen: list[str] = []
+    for name in workbook.sheet_names:
+        if configured and name != configured:
+            continue
+        rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        header = [str(h).strip() for h in rows[0]] if rows else []
+        if rows and (
+            {h.lower() for h in header} >= SYNTHEA_SIGNATURE
+            or not PATIENT_CONTRACT.resolve(header)[1]
+        ):
+            return name, rows
+        seen.append(f"{name} ({', '.join(h for h in header if h) or 'empty'})")
+    if configured and not seen:
+        raise LandingFileError(
+            f"no sheet named {configured!r} (sheets: {', '.join(workbook.sheet_names)})"
+        )
+    raise LandingFileError(
+        "no sheet meets the patients contract (columns "
+        f"{', '.join(PATIENT_CONTRACT.required)}); sheets found: {'; '.join(seen)}"
+    )
+
+
+@contextmanager
+def xlsx_as_parquet(path: Path, sheet: str | None = None) -> Iterator[tuple[Path, str]]:
+    """The chosen sheet of an XLSX file as a temporary all-text Parquet file (python-calamine)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name, rows = choose_sheet(path, sheet)
     header = [str(h).strip() for h in rows[0]]
-
-    def text(value: object) -> str | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
     columns = {
-        name: pa.array([text(r[i]) if i < len(r) else None for r in rows[1:]], pa.string())
-        for i, name in enumerate(header)
-        if name
+        column: pa.array([_cell_text(r[i]) if i < len(r) else None for r in rows[1:]], pa.string())
+        for i, column in enumerate(header)
+        if column
     }
     with tempfile.TemporaryDirectory(prefix="fhir-xlsx-") as folder:
         target = Path(folder) / f"{path.stem}.parquet"
         pq.write_table(pa.table(columns), target)
-        yield target
+        yield target, name
 
 
 def sniff_delimiter(path: Path) -> str | None:
@@ -196,18 +262,36 @@ def sniff_delimiter(path: Path) -> str | None:
 def register_landing_file(
     session: WarehouseSession, file: LandingFile, view: str, readable_path: Path
 ) -> RegisteredFile:
-    """Register one file as ``view`` and recognise its columns."""
+    """Register one generic file as ``view`` and recognise its columns.
+
+    Raises :class:`LandingFileError` when the file cannot be read, and
+    :class:`ContractError` when it does not meet :data:`PATIENT_CONTRACT`.
+    """
     file_format = "parquet" if file.file_format == "xlsx" else file.file_format
     options: dict[str, object] = {}
     if file_format == "csv":
-        # Header and delimiter are decided here, explicitly, so every engine reads alike.
-        options = {"all_varchar": True, "header": True}
+        # Header and delimiter are decided here, explicitly, so every engine reads alike;
+        # malformed rows are kept aside (with their line) instead of failing the file.
+        options = {"all_varchar": True, "header": True, "store_rejects": True}
         delimiter = sniff_delimiter(readable_path)
         if delimiter:
             options["delimiter"] = delimiter
     try:
-        session.register_file_view(view, [readable_path], file_format, options=options)
-        names = [n for n, _ in session.columns(view) if n != "source_file"]
+        if file_format == "csv":
+            header = csv_header(readable_path, options.get("delimiter"))  # type: ignore[arg-type]
+            names = _unique_names(header[1] if header else [])
+            # The file's own header as an explicit all-text schema: no sniffing of rows, so
+            # a short row cannot change the guessed dialect.
+            session.register_file_view(
+                view,
+                [readable_path],
+                "csv",
+                columns=dict.fromkeys(names, "VARCHAR"),
+                options={k: v for k, v in options.items() if k != "all_varchar"},
+            )
+        else:
+            session.register_file_view(view, [readable_path], file_format, options=options)
+            names = [n for n, _ in session.columns(view) if n != "source_file"]
         kind, columns = _recognise(names)
         if (
             not columns.get("patient_id")
@@ -220,9 +304,13 @@ def register_landing_file(
                 [readable_path],
                 "csv",
                 columns=dict.fromkeys(GENERIC_COLUMNS, "VARCHAR"),
-                options={**options, "header": False},
+                options={
+                    **{k: v for k, v in options.items() if k != "all_varchar"},
+                    "header": False,
+                },
             )
             kind, columns = "generic", {c: c for c in GENERIC_COLUMNS}
+            names = list(GENERIC_COLUMNS)
         if file_format == "json":
             # Read every field as text: a value the sniffer did not see must not fail a cast.
             session.register_file_view(
@@ -232,14 +320,20 @@ def register_landing_file(
         raise
     except Exception as exc:
         raise LandingFileError(
-            f"{file.path.name}: cannot read as {file.file_format}: {exc}"
+            f"{file.path.name}: cannot read as {file.file_format}: {str(exc).splitlines()[0]}"
         ) from exc
-    if "patient_id" not in columns:
-        raise LandingFileError(
-            f"{file.path.name}: no patient id column (expected one of "
-            f"{', '.join(GENERIC_ALIASES['patient_id'])}); columns are {', '.join(names)}"
-        )
-    return RegisteredFile(file, view, kind, columns)
+    refusal = check_columns(PATIENT_CONTRACT, file.path, names)
+    if refusal is not None:
+        raise ContractError(refusal)
+    return RegisteredFile(file, view, kind, columns, malformed=file_format == "csv")
+
+
+class ContractError(ValueError):
+    """A landing file that does not meet :data:`PATIENT_CONTRACT`."""
+
+    def __init__(self, refusal: RefusedFile) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
 
 
 def raw_select_sql(registered: RegisteredFile) -> str:
@@ -252,41 +346,175 @@ def raw_select_sql(registered: RegisteredFile) -> str:
         f"{sql_literal(registered.file.file_format)} AS source_format",
         f"{sql_literal(registered.kind)} AS source_kind",
         f"{registered.file.rank} AS file_rank",
-        "row_number() OVER () AS source_row",
         f"{sql_literal(system)} AS identifier_system",
     ]
+    if registered.kind == "synthea":
+        # Already typed by THE Synthea reader: ISO dates, 5-digit (or ZIP+4) postal codes,
+        # USPS states, its own verdict; the raw text stays where a value did not parse.
+        synthea = {
+            "patient_id": "patient_id",
+            "name_prefix": "name_prefix",
+            "first_name": "first_name",
+            "last_name": "last_name",
+            "name_suffix": "name_suffix",
+            "birth_date": "coalesce(CAST(birth_date AS VARCHAR), birth_date_raw)",
+            "deceased_date": "coalesce(CAST(death_date AS VARCHAR), death_date_raw)",
+            "gender": "gender",
+            "address": "address",
+            "city": "city",
+            "state": "coalesce(state_usps, state_raw)",
+            "postal_code": "postal_code",
+            "race": "race",
+            "ethnicity": "ethnicity",
+            "upstream_reject": "reject_reason || coalesce(': ' || reject_detail, '')",
+            "field_issues": "field_issues",
+        }
+        parts.append("source_row")
+        for column in (*RAW_COLUMNS, *UPSTREAM_COLUMNS):
+            expr = synthea.get(column, "NULL")
+            parts.append(f"CAST({expr} AS VARCHAR) AS {column}")
+        return (
+            f"SELECT {', '.join(parts)} FROM {PATIENTS_VIEW} "
+            f"WHERE source_file = {sql_literal(str(registered.file.path))}"
+        )
+    parts.append("row_number() OVER () AS source_row")
     for column in RAW_COLUMNS:
         name = registered.columns.get(column)
         expr = f"CAST({_quote(name)} AS VARCHAR)" if name else "CAST(NULL AS VARCHAR)"
         parts.append(f"{expr} AS {column}")
+    parts += [f"CAST(NULL AS VARCHAR) AS {column}" for column in UPSTREAM_COLUMNS]
     return f"SELECT {', '.join(parts)} FROM {registered.view}"
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    """Header names usable as a schema: blanks become column<n>, repeats get a suffix."""
+    out: list[str] = []
+    for index, name in enumerate(names):
+        candidate = name or f"column{index}"
+        while candidate in out:
+            candidate = f"{candidate}_{index}"
+        out.append(candidate)
+    return out
+
+
+def _is_synthea_csv(file: LandingFile) -> bool:
+    if file.file_format != "csv":
+        return False
+    header = csv_header(file.path)
+    return header is not None and {h.lower() for h in header[1]} >= SYNTHEA_SIGNATURE
+
+
+MALFORMED_VIEW = "patient_landing_malformed"
+
+
+def _malformed_sql(session: WarehouseSession, registration: LandingRegistration) -> str:
+    """Malformed rows of every registered CSV: file name, line, error, raw record."""
+    parts = []
+    for item in registration.registered:
+        if item.malformed:
+            parts.append(
+                f"SELECT {sql_literal(item.file.path.name)} AS source_file, "
+                f"{sql_literal(item.file.file_format)} AS source_format, "
+                f"{sql_literal(item.kind)} AS source_kind, {item.file.rank} AS file_rank, "
+                f"source_line, error, raw_record FROM ({session.malformed_rows_sql(item.view)}) AS m"
+            )
+    if registration.synthea is not None and registration.synthea.accepted:
+        from fhir_assets.synthea import malformed_rows_sql
+
+        ranks = {
+            str(item.file.path): item.file.rank
+            for item in registration.registered
+            if item.kind == "synthea"
+        }
+        rank_case = " ".join(f"WHEN {sql_literal(k)} THEN {v}" for k, v in ranks.items())
+        parts.append(
+            "SELECT regexp_extract(replace(source_file, '\\', '/'), '([^/]+)$', 1) AS source_file, "
+            "'csv' AS source_format, 'synthea' AS source_kind, "
+            f"CASE source_file {rank_case} END AS file_rank, source_line, error, raw_record "
+            f"FROM ({malformed_rows_sql(session, registration.synthea)}) AS s"
+        )
+    if not parts:
+        return (
+            "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS VARCHAR) AS source_format, "
+            "CAST(NULL AS VARCHAR) AS source_kind, CAST(NULL AS INTEGER) AS file_rank, "
+            "CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS error, "
+            "CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
+        )
+    return "\nUNION ALL\n".join(parts)
 
 
 @contextmanager
 def register_landing(
-    session: WarehouseSession, files: Sequence[LandingFile]
-) -> Iterator[list[RegisteredFile]]:
-    """Register every file and the union view :data:`RAW_VIEW`; temporary files live inside."""
-    registered: list[RegisteredFile] = []
+    session: WarehouseSession, files: Sequence[LandingFile], xlsx_sheet: str | None = None
+) -> Iterator[LandingRegistration]:
+    """Register every file that meets the contract, the union view :data:`RAW_VIEW` and the
+    malformed rows' view :data:`MALFORMED_VIEW`; temporary files live inside."""
+    registration = LandingRegistration([], [])
+    synthea_files = [f for f in files if _is_synthea_csv(f)]
     with tempfile.TemporaryDirectory(prefix="fhir-landing-") as folder:
+        if synthea_files:
+            read = register_synthea_patients(session, [f.path for f in synthea_files])
+            registration.synthea = read
+            registration.refused.extend(read.refused)
+            accepted = set(read.accepted)
+            registration.registered.extend(
+                RegisteredFile(f, PATIENTS_VIEW, "synthea", {})
+                for f in synthea_files
+                if f.path in accepted
+            )
         for index, file in enumerate(files):
+            if file in synthea_files:
+                continue
             view = f"patient_file_{index}"
-            if file.file_format == "xlsx":
-                try:
-                    with xlsx_as_parquet(file.path) as converted:
-                        readable = Path(folder) / f"{index}_{converted.name}"
-                        converted.replace(readable)
-                except LandingFileError:
-                    raise
-                except Exception as exc:
-                    raise LandingFileError(f"{file.path.name}: cannot read as xlsx: {exc}") from exc
-            else:
-                readable = file.path
-            registered.append(register_landing_file(session, file, view, readable))
+            sheet = None
+            try:
+                if file.path.stat().st_size == 0 or (
+                    file.file_format == "csv" and csv_header(file.path) is None
+                ):
+                    raise ContractError(
+                        RefusedFile("patients", file.path, "empty file (no header, no rows)")
+                    )
+                if file.file_format == "xlsx":
+                    try:
+                        with xlsx_as_parquet(file.path, xlsx_sheet) as (converted, sheet):
+                            readable = Path(folder) / f"{index}_{converted.name}"
+                            converted.replace(readable)
+                    except LandingFileError as exc:
+                        raise LandingFileError(f"{file.path.name}: {exc}") from exc
+                    except Exception as exc:
+                        raise LandingFileError(
+                            f"{file.path.name}: cannot read as xlsx: {exc}"
+                        ) from exc
+                else:
+                    readable = file.path
+                item = register_landing_file(session, file, view, readable)
+                registration.registered.append(dataclasses.replace(item, sheet=sheet))
+            except ContractError as exc:
+                registration.refused.append(exc.refusal)
+            except LandingFileError as exc:
+                reason = str(exc).removeprefix(f"{file.path.name}: ")
+                registration.refused.append(RefusedFile("patients", file.path, reason))
         register_state_names(session)
-        union = "\nUNION ALL\n".join(raw_select_sql(r) for r in registered)
+        if registration.registered:
+            union = "\nUNION ALL\n".join(raw_select_sql(r) for r in registration.registered)
+        else:
+            columns = ["source_file", "source_format", "source_kind", "identifier_system"]
+            union = (
+                "SELECT "
+                + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in columns)
+                + ", CAST(NULL AS INTEGER) AS file_rank, CAST(NULL AS BIGINT) AS source_row, "
+                + ", ".join(
+                    f"CAST(NULL AS VARCHAR) AS {c}" for c in (*RAW_COLUMNS, *UPSTREAM_COLUMNS)
+                )
+                + " WHERE 1 = 0"
+            )
         session.execute(f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS\n{union}")
-        yield registered
+        # Reading the malformed rows scans each CSV once, before the load reads it again.
+        session.execute(
+            f"CREATE OR REPLACE TEMP VIEW {MALFORMED_VIEW} AS\n"
+            f"{_malformed_sql(session, registration)}"
+        )
+        yield registration
 
 
 def register_state_names(session: WarehouseSession) -> None:

@@ -112,6 +112,15 @@ class WarehouseSession:
         """
         raise NotImplementedError
 
+    def malformed_rows_sql(self, view: str) -> str:
+        """After ``view`` (registered with ``options={"store_rejects": True}``) was read: a
+        SELECT of its malformed CSV rows, ``(source_file, source_line, error, raw_record)``.
+
+        Malformed rows (too few or too many fields, bad quoting) are left out of the view
+        instead of failing the read; this is where they are kept, with file and line.
+        """
+        raise NotImplementedError
+
     def copy_to_file(
         self,
         select_sql: str,
@@ -240,6 +249,7 @@ class DuckDBSession(WarehouseSession):
         self.connection = connection
         self.parquet_compression = parquet_compression
         self.parquet_row_group_size = parquet_row_group_size
+        self._rejects: dict[str, list[tuple[str, str]]] = {}  # view -> [(rejects table, path)]
 
     def copy_to_file(
         self,
@@ -305,24 +315,61 @@ class DuckDBSession(WarehouseSession):
             )
         if file_format == "json_document" and columns:
             raise ValueError("json_document views have one column, json; no schema applies.")
+        options = dict(options or {})
+        store_rejects = bool(options.pop("store_rejects", False)) and file_format == "csv"
         shared_args = ["filename = 'source_file'"]
         if columns:
             struct = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in columns.items())
             shared_args.append(f"columns = {{{struct}}}")
-        for key, value in (options or {}).items():
+        for key, value in options.items():
             check_table_name(key)
             literal = sql_literal(value) if isinstance(value, str) else str(value).lower()
             shared_args.append(f"{key} = {literal}")
         reader = readers[file_format]
         # One reader per file: DuckDB sniffs a multi-file CSV scan from the first file only,
         # and silently yields no rows for a later file whose dialect (e.g. CRLF) differs.
-        selects = [
-            f"SELECT * FROM {reader}({', '.join([sql_literal(str(path)), *shared_args])})"
-            for path in paths
-        ]
+        selects = []
+        rejects: list[tuple[str, str]] = []
+        for path in paths:
+            args = [sql_literal(str(path)), *shared_args]
+            if store_rejects:
+                # Malformed rows go to a per-file temp table (with their line) instead of
+                # failing the scan; malformed_rows_sql reads them.
+                table = f"{view}_rejects_{len(self._rejects)}_{len(rejects)}"
+                args += [
+                    "store_rejects = true",
+                    f"rejects_table = {sql_literal(table)}",
+                    f"rejects_scan = {sql_literal(table + '_scan')}",
+                ]
+                rejects.append((table, str(path)))
+            selects.append(f"SELECT * FROM {reader}({', '.join(args)})")
+        if store_rejects:
+            self._rejects[view] = rejects
         self.execute(
             f"CREATE OR REPLACE TEMP VIEW {view} AS " + "\nUNION ALL BY NAME\n".join(selects)
         )
+
+    def malformed_rows_sql(self, view: str) -> str:
+        selects = []
+        for table, path in self._rejects.get(view, []):
+            exists = self.fetch_rows(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
+                [table],
+            )[0][0]
+            if not exists:
+                self.fetch_rows(f"SELECT count(*) FROM {view}")  # the scan fills the table
+            # Each scan of the view appends its rejects again: one row per line.
+            selects.append(
+                f"SELECT {sql_literal(path)} AS source_file, CAST(line AS BIGINT) AS source_line, "
+                f"min(CAST(error_type AS VARCHAR) || ': ' || error_message) AS error, "
+                f"min(csv_line) AS raw_record FROM {table} GROUP BY line"
+            )
+        if not selects:
+            return (
+                "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
+                "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
+            )
+        return "\nUNION ALL\n".join(selects)
 
     def _catalog(self) -> list[tuple[str, str]]:
         rows = self.fetch_rows(

@@ -398,7 +398,9 @@ def test_synthea_export_is_recognised_and_validates(
     assert validation[0].passed and validation[0].metadata["validated"].value == 27
 
 
-def test_unreadable_file_fails_naming_it(landing_dir, materialize):
+def test_unreadable_file_is_refused_naming_it_and_the_rest_loads(
+    landing_dir, materialize, warehouse_path
+):
     land(
         landing_dir / "patients",
         "ok.csv",
@@ -406,10 +408,11 @@ def test_unreadable_file_fails_naming_it(landing_dir, materialize):
         1_700_000_000,
     )
     land(landing_dir / "patients", "broken.parquet", "this is not parquet", 1_700_000_100)
-    result = materialize(FHIR, raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "broken.parquet" in failure.step_failure_data.error.message
+    assert materialize(FHIR).success
+    refused = rows(warehouse_path, "SELECT file_name, reason FROM fhir.rejected_files")
+    assert [name for name, _ in refused] == ["broken.parquet"]
+    assert "cannot read as parquet" in refused[0][1]
+    assert list(resources_by_id(warehouse_path)) == ["P1"]
 
 
 def test_file_without_patient_id_column_fails_naming_it(landing_dir, materialize):
@@ -417,7 +420,9 @@ def test_file_without_patient_id_column_fails_naming_it(landing_dir, materialize
     result = materialize(FHIR, raise_on_error=False)
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
-    assert "wrong.csv" in message and "no patient id column" in message
+    assert "wrong.csv" in message
+    assert "missing required column(s) patient_id, birth_date, gender" in message
+    assert "columns found: a, b" in message
 
 
 def test_bulk_export_job(handmade_landing, materialize, tmp_path, warehouse_path):

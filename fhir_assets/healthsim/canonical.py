@@ -1,25 +1,40 @@
 """Canonical HealthSim tables: Synthea-layout CSV from every clinical source, typed in-engine.
 
-One reader for both sources: ``data/landing/synthea/`` (a Synthea export) and
+One reader for both sources (fhir_assets/synthea.py, the same reader fhir/patient_data uses): ``data/landing/synthea/`` (a Synthea export) and
 ``data/landing/healthsim/`` (the batch generator) hold the same files. Each asset reads its
 file from both folders, types it with the SQL beside it (``sql/<entity>.sql``) and writes
 ``healthsim.<entity>``; rows that cannot be used go to ``healthsim.<entity>_rejected`` with
-their reason, so nothing is dropped silently.
+their reason, so nothing is dropped silently: malformed CSV rows (with their line), rows
+whose patient or encounter is not loaded (referential integrity), unusable dates. Files that
+do not meet their contract are listed in ``healthsim.rejected_files``. Values that are
+unusable but not essential are NULL with the column, reason and raw value in
+``field_issues``. Loaded + rejected = data rows read, per file.
 """
 
 import dataclasses
 
 import dagster as dg
 
-from fhir_assets.healthsim.layout import CLINICAL_SOURCES, text_schema
+from fhir_assets.healthsim.layout import CLINICAL_SOURCES
+from fhir_assets.synthea import (
+    PATIENTS_VIEW,
+    SyntheaRead,
+    malformed_rows_sql,
+    register_synthea,
+    synthea_sql,
+)
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
+from resources.contracts import record_rejected_files
 from resources.landing import source_files_metadata
+from resources.normalize import render
 from resources.quality_checks import build_row_count_drop_checks
 from resources.sql_files import load_sql
 
 HEALTHSIM = WarehouseAssets(group_name="healthsim", owners=["team:healthsim"])
 SQL_PACKAGE = "fhir_assets.healthsim.sql"
+#: Landing files refused by their contract (empty, a required column missing), per entity.
+REJECTED_FILES = "healthsim.rejected_files"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,28 +65,32 @@ ENTITIES = (
         "encounter_id",
         "Every patient visit (wellness, ambulatory, outpatient, emergency, inpatient, urgent "
         "care), keyed by UUID, with start/stop, facility, payer and the encounter's claim cost.",
+        deps=("healthsim/patients",),
     ),
     CanonicalEntity(
         "conditions",
         "condition_id",
         "Diagnoses (SNOMED CT) recorded at encounters, with onset and resolution dates.",
+        deps=("healthsim/patients", "healthsim/encounters"),
     ),
     CanonicalEntity(
         "claims",
         "claim_id",
         "Claims billed for encounters: diagnoses, status, billed amount, paid and "
         "outstanding amounts in dollars and cents.",
-        deps=("healthsim/encounters",),
+        deps=("healthsim/patients", "healthsim/encounters"),
     ),
     CanonicalEntity(
         "medications",
         "medication_id",
         "Medication orders (RxNorm) with dispenses and costs.",
+        deps=("healthsim/patients", "healthsim/encounters"),
     ),
     CanonicalEntity(
         "procedures",
         "procedure_id",
         "Procedures (SNOMED CT) performed during encounters, with their base cost.",
+        deps=("healthsim/patients", "healthsim/encounters"),
     ),
 )
 
@@ -82,7 +101,7 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
 
     @HEALTHSIM.asset(
         ["healthsim", entity.name],
-        sql=load_sql(SQL_PACKAGE, entity.name),
+        sql=render(load_sql(SQL_PACKAGE, entity.name)),
         deps=[dg.AssetKey.from_user_string(d) for d in entity.deps],
         description=entity.description,
     )
@@ -107,16 +126,22 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                     "reference.ref_geography is not built: materialize reference/ref_geography "
                     "first (patients resolve their county FIPS codes through it)."
                 )
-            try:
-                session.register_file_view(
-                    f"landing_{entity.name}",
-                    files,
-                    "csv",
-                    columns=text_schema(entity.name),
-                    options={"header": True},
+            read = register_synthea(session, entity.name, files)
+            record_rejected_files(session, REJECTED_FILES, f"healthsim {entity.name}", read.refused)
+            if not read.accepted:
+                raise dg.Failure(
+                    f"No usable {entity.name}.csv: "
+                    + " | ".join(refusal.message for refusal in read.refused)
                 )
+            try:
+                if entity.name == "patients":
+                    session.execute(
+                        f"CREATE OR REPLACE TEMP VIEW {PATIENTS_VIEW} AS\n"
+                        f"{synthea_sql('synthea_patients')}"
+                    )
                 session.execute(
-                    f"CREATE OR REPLACE TEMP VIEW parsed_{entity.name} AS\n{load_sql(SQL_PACKAGE, entity.name)}"
+                    f"CREATE OR REPLACE TEMP VIEW parsed_{entity.name} AS\n"
+                    f"{render(load_sql(SQL_PACKAGE, entity.name))}"
                 )
                 summary = session.create_table_as(
                     table,
@@ -124,17 +149,19 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                     "WHERE reject_reason IS NULL",
                 )
                 rejected = session.create_table_as(
-                    rejected_table,
-                    f"SELECT * FROM parsed_{entity.name} WHERE reject_reason IS NOT NULL",
+                    rejected_table, quarantine_sql(session, entity.name, read)
                 )
             except Exception as exc:
                 names = ", ".join(str(f) for f in files)
                 raise dg.Failure(f"Could not load {entity.name} from {names}: {exc}") from exc
+            for refusal in read.refused:
+                context.log.warning(f"Refused {refusal.path}: {refusal.message}")
             by_source = dict(
                 session.fetch_rows(f"SELECT source, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
             )
             extra: dict[str, object] = {
                 "rejected_rows": rejected.row_count,
+                "refused_files": dg.MetadataValue.json([f.message for f in read.refused]),
                 "rows_by_source": dg.MetadataValue.json(by_source),
                 "source_files": dg.MetadataValue.json([str(f) for f in files]),
                 **source_files_metadata(files),
@@ -153,6 +180,37 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={**summary.metadata(), **extra})
 
     return _canonical
+
+
+def quarantine_sql(session: WarehouseSession, entity: str, read: SyntheaRead) -> str:
+    """The rejected rows of ``parsed_<entity>`` plus the file's malformed CSV rows.
+
+    A malformed row (too few or too many fields) has no typed values: its columns are NULL
+    but the file, and the reason names the line, the error and the raw record.
+    """
+    parsed = f"parsed_{entity}"
+    columns = session.columns(parsed)
+    malformed_parts = []
+    for name, dtype in columns:
+        if name == "source_file":
+            malformed_parts.append("m.source_file AS source_file")
+        elif name == "reject_reason":
+            malformed_parts.append(
+                "'malformed CSV row at line ' || CAST(m.source_line AS VARCHAR) || ': ' "
+                "|| m.error || ' [' || coalesce(m.raw_record, '') || ']' AS reject_reason"
+            )
+        elif name == "source":
+            malformed_parts.append(
+                "regexp_extract(replace(m.source_file, '\\', '/'), '([^/]+)/[^/]+$', 1) AS source"
+            )
+        else:
+            malformed_parts.append(f"CAST(NULL AS {dtype}) AS {name}")
+    names = ", ".join(name for name, _ in columns)
+    return (
+        f"SELECT {names} FROM {parsed} WHERE reject_reason IS NOT NULL\n"
+        f"UNION ALL\nSELECT {', '.join(malformed_parts)} "
+        f"FROM ({malformed_rows_sql(session, read)}) AS m"
+    )
 
 
 CANONICAL_ASSETS = [build_canonical_asset(e) for e in ENTITIES]

@@ -1,11 +1,16 @@
 -- patient_data: every landed patient row, typed, with its verdict (reject_reason NULL = mapped).
 --
--- Reads the temp views `patient_landing_raw` (all text, one select per landing file) and
--- `us_state_names` (lower-case state name -> USPS code).
--- Birth dates are accepted as YYYY-MM-DD (optionally with a time), MM/DD/YYYY and YYYYMMDD.
+-- Reads the temp views `patient_landing_raw` (all text, one select per landing file; Synthea
+-- rows already typed by fhir_assets/sql/synthea_patients.sql) and `patient_landing_malformed`
+-- (CSV rows with too few or too many fields, with their line).
+-- Dates, ZIPs and states follow the shared rules of resources/normalize.py (`{{ rule(x) }}`
+-- placeholders): ISO 8601, M/D/YYYY, MM/DD/YYYY, YYYYMMDD; ZIPs regain leading zeros, 0/00000
+-- and text become NULL with zip_issue; ZIP+4 is kept as 12345-6789.
 -- Rejections, first rule that applies: missing_patient_id, invalid_patient_id (not a FHIR id,
 -- [A-Za-z0-9.-]{1,64}), unparsable_birth_date (given but not a date, e.g. 1980-13-01),
--- future_birth_date, implausible_birth_date (before 1850), unparsable_deceased_date.
+-- future_birth_date, implausible_birth_date (before 1850), unparsable_deceased_date,
+-- invalid_synthea_record (the Synthea reader's verdict: not a UUID, death before birth),
+-- malformed_row (the CSV row could not be split into the header's fields).
 -- Duplicates: among valid rows with the same patient_id, the row of the latest landed file
 -- (highest file_rank; then the last row of that file) wins; the others are rejected as
 -- duplicate_patient_id, naming the winner.
@@ -28,15 +33,16 @@ WITH cleaned AS (
         nullif(trim(deceased_date), '') AS deceased_date_raw,
         nullif(trim(address), '') AS address_line,
         nullif(trim(city), '') AS city,
-        -- USPS code: full state names (Synthea) through us_state_names, codes upper-cased.
-        coalesce(states.usps, upper(nullif(trim(state), ''))) AS state,
-        nullif(trim(postal_code), '') AS postal_code,
+        -- USPS code from a code or a full name; an unknown state is kept upper-cased.
+        coalesce({{ state_usps(state) }}, upper(nullif(trim(state), ''))) AS state,
+        nullif(trim(postal_code), '') AS postal_code_raw,
         nullif(trim(phone), '') AS phone,
         nullif(trim(email), '') AS email,
         nullif(trim(race), '') AS race,
-        nullif(trim(ethnicity), '') AS ethnicity
+        nullif(trim(ethnicity), '') AS ethnicity,
+        upstream_reject,
+        field_issues
     FROM patient_landing_raw
-    LEFT JOIN us_state_names AS states ON lower(trim(patient_landing_raw.state)) = states.state_name
 ),
 
 parsed AS (
@@ -48,23 +54,11 @@ parsed AS (
             WHEN 'o' THEN 'other' WHEN 'other' THEN 'other'
             WHEN 'u' THEN 'unknown' WHEN 'unknown' THEN 'unknown' WHEN 'unk' THEN 'unknown'
         END AS gender,
-        CASE
-            WHEN regexp_matches(birth_date_raw, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ].*)?$')
-                THEN try_cast(regexp_extract(birth_date_raw, '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})', 1) AS DATE)
-            WHEN regexp_matches(birth_date_raw, '^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$')
-                THEN try_cast(
-                    regexp_extract(birth_date_raw, '^([0-9]+)/([0-9]+)/([0-9]+)$', 3) || '-'
-                    || regexp_extract(birth_date_raw, '^([0-9]+)/([0-9]+)/([0-9]+)$', 1) || '-'
-                    || regexp_extract(birth_date_raw, '^([0-9]+)/([0-9]+)/([0-9]+)$', 2) AS DATE)
-            WHEN regexp_matches(birth_date_raw, '^[0-9]{8}$')
-                THEN try_cast(
-                    substr(birth_date_raw, 1, 4) || '-' || substr(birth_date_raw, 5, 2) || '-'
-                    || substr(birth_date_raw, 7, 2) AS DATE)
-        END AS birth_date,
-        CASE
-            WHEN regexp_matches(deceased_date_raw, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ].*)?$')
-                THEN try_cast(regexp_extract(deceased_date_raw, '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})', 1) AS DATE)
-        END AS deceased_date
+        {{ date(birth_date_raw) }} AS birth_date,
+        {{ date(deceased_date_raw) }} AS deceased_date,
+        {{ postal_code(postal_code_raw) }} AS postal_code,
+        {{ zip5(postal_code_raw) }} AS zip5,
+        {{ zip_issue(postal_code_raw) }} AS zip_issue
     FROM cleaned
 ),
 
@@ -78,7 +72,9 @@ checked AS (
             WHEN birth_date > current_date THEN 'future_birth_date'
             WHEN birth_date < DATE '1850-01-01' THEN 'implausible_birth_date'
             WHEN deceased_date_raw IS NOT NULL AND deceased_date IS NULL THEN 'unparsable_deceased_date'
-        END AS invalid_reason
+            WHEN upstream_reject IS NOT NULL THEN 'invalid_synthea_record'
+        END AS invalid_reason,
+        {{ zip_state_issue(zip5, state) }} AS zip_state_issue
     FROM parsed
 ),
 
@@ -121,6 +117,13 @@ SELECT
     email,
     race,
     ethnicity,
+    postal_code_raw,
+    zip_issue,
+    zip_state_issue,
+    coalesce(field_issues, nullif(concat_ws('; ',
+        'postal_code ' || zip_issue || ' [' || postal_code_raw || ']',
+        'postal_code ' || zip_state_issue || ' ' || state || ' [' || postal_code_raw || ']'), ''))
+        AS field_issues,
     CASE
         WHEN invalid_reason IS NOT NULL THEN invalid_reason
         WHEN version_rank > 1 THEN 'duplicate_patient_id'
@@ -130,7 +133,46 @@ SELECT
             THEN 'birth_date ' || birth_date_raw
         WHEN invalid_reason = 'unparsable_deceased_date' THEN 'deceased_date ' || deceased_date_raw
         WHEN invalid_reason = 'invalid_patient_id' THEN 'patient_id ' || patient_id
+        WHEN invalid_reason = 'invalid_synthea_record' THEN upstream_reject
         WHEN invalid_reason IS NULL AND version_rank > 1
             THEN 'superseded by ' || latest_file || ' row ' || CAST(latest_row AS VARCHAR)
     END AS reject_detail
 FROM versioned
+
+UNION ALL
+
+-- Malformed CSV rows: no field can be trusted; the line, the error and the raw record are kept.
+SELECT
+    source_file,
+    source_format,
+    source_kind,
+    file_rank,
+    source_line AS source_row,
+    CAST(NULL AS VARCHAR) AS patient_id,
+    CAST(NULL AS VARCHAR) AS identifier_system,
+    CAST(NULL AS VARCHAR) AS name_prefix,
+    CAST(NULL AS VARCHAR) AS given_name,
+    CAST(NULL AS VARCHAR) AS family_name,
+    CAST(NULL AS VARCHAR) AS name_suffix,
+    CAST(NULL AS VARCHAR) AS gender_raw,
+    CAST(NULL AS VARCHAR) AS gender,
+    CAST(NULL AS VARCHAR) AS birth_date_raw,
+    CAST(NULL AS DATE) AS birth_date,
+    CAST(NULL AS DATE) AS deceased_date,
+    CAST(NULL AS VARCHAR) AS address_line,
+    CAST(NULL AS VARCHAR) AS city,
+    CAST(NULL AS VARCHAR) AS state,
+    CAST(NULL AS VARCHAR) AS postal_code,
+    CAST(NULL AS VARCHAR) AS country,
+    CAST(NULL AS VARCHAR) AS phone,
+    CAST(NULL AS VARCHAR) AS email,
+    CAST(NULL AS VARCHAR) AS race,
+    CAST(NULL AS VARCHAR) AS ethnicity,
+    CAST(NULL AS VARCHAR) AS postal_code_raw,
+    CAST(NULL AS VARCHAR) AS zip_issue,
+    CAST(NULL AS VARCHAR) AS zip_state_issue,
+    CAST(NULL AS VARCHAR) AS field_issues,
+    'malformed_row' AS reject_reason,
+    'line ' || CAST(source_line AS VARCHAR) || ': ' || error || ' [' || coalesce(raw_record, '') || ']'
+        AS reject_detail
+FROM patient_landing_malformed

@@ -19,24 +19,28 @@ typed AS (
         nullif(lower(trim(s.APPOINTMENTID)), '') AS encounter_id,
         nullif(lower(trim(s.PROVIDERID)), '') AS provider_id,
         nullif(nullif(lower(trim(s.PRIMARYPATIENTINSURANCEID)), ''), '0') AS payer_id,
-        try_cast(s.SERVICEDATE AS TIMESTAMP) AS service_at,
+        {{ timestamp(s.SERVICEDATE) }} AS service_at,
         upper(coalesce(nullif(trim(s.STATUSP), ''), nullif(trim(s.STATUS1), ''))) AS status,
-        try_cast(s.HEALTHCARECLAIMTYPEID1 AS INTEGER) AS claim_type_id,
+        {{ number(s.HEALTHCARECLAIMTYPEID1, INTEGER) }} AS claim_type_id,
         nullif(trim(s.DIAGNOSIS1), '') AS primary_diagnosis_code,
         concat_ws(',', nullif(trim(s.DIAGNOSIS1), ''), nullif(trim(s.DIAGNOSIS2), ''),
             nullif(trim(s.DIAGNOSIS3), ''), nullif(trim(s.DIAGNOSIS4), ''),
             nullif(trim(s.DIAGNOSIS5), ''), nullif(trim(s.DIAGNOSIS6), ''),
             nullif(trim(s.DIAGNOSIS7), ''), nullif(trim(s.DIAGNOSIS8), '')) AS diagnosis_codes,
-        CAST(coalesce(try_cast(s.OUTSTANDING1 AS DECIMAL(18, 2)), 0)
-            + coalesce(try_cast(s.OUTSTANDING2 AS DECIMAL(18, 2)), 0)
-            + coalesce(try_cast(s.OUTSTANDINGP AS DECIMAL(18, 2)), 0) AS DECIMAL(18, 2)) AS outstanding_amount,
+        CAST(coalesce({{ number(s.OUTSTANDING1, DECIMAL(18, 2)) }}, 0)
+            + coalesce({{ number(s.OUTSTANDING2, DECIMAL(18, 2)) }}, 0)
+            + coalesce({{ number(s.OUTSTANDINGP, DECIMAL(18, 2)) }}, 0) AS DECIMAL(18, 2)) AS outstanding_amount,
         CAST(round(e.total_claim_cost * 100) AS BIGINT) AS encounter_cents,
         e.encounter_id AS known_encounter,
         s.source_file,
         s.SERVICEDATE AS service_raw,
+        {{ field_issues(s.OUTSTANDING1 number, s.OUTSTANDING2 number, s.OUTSTANDINGP number) }} AS field_issues,
+        kp.known_patient,
         row_number() OVER (PARTITION BY s.claim_id ORDER BY s.source_file) AS copy_number
     FROM src AS s
     LEFT JOIN healthsim.encounters AS e ON e.encounter_id = lower(trim(s.APPOINTMENTID))
+    LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp
+        ON kp.known_patient = lower(trim(s.PATIENTID))
 ),
 split AS (
     SELECT
@@ -60,11 +64,13 @@ SELECT
     CAST(claim_amount - outstanding_amount AS DECIMAL(18, 2)) AS paid_amount,
     outstanding_amount,
     source_file,
+    field_issues,
     CASE
         WHEN claim_id IS NULL OR NOT regexp_matches(claim_id, '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
             THEN 'Id is not a UUID'
         WHEN copy_number > 1 THEN 'duplicate claim Id'
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENTID is empty'
+        WHEN known_patient IS NULL THEN 'PATIENTID is not a loaded patient (missing or rejected): ' || patient_id
         WHEN known_encounter IS NULL THEN 'APPOINTMENTID is not a loaded encounter: ' || coalesce(encounter_id, '(empty)')
         WHEN service_at IS NULL THEN 'SERVICEDATE is not a timestamp: ' || coalesce(service_raw, '(empty)')
     END AS reject_reason

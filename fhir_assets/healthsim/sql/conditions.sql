@@ -1,5 +1,6 @@
 -- Canonical conditions (SNOMED CT diagnoses). Synthea gives conditions no Id: the key is a
 -- UUID-shaped md5 of patient, encounter, code, onset and the copy number among identical rows.
+-- A row whose patient or encounter is not loaded (absent or rejected) is quarantined.
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
@@ -8,9 +9,10 @@ WITH src AS (
         nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
         nullif(trim(CODE), '') AS code,
         nullif(trim(DESCRIPTION), '') AS description,
-        try_cast(START AS DATE) AS onset_date,
-        try_cast(STOP AS DATE) AS resolved_date,
-        START AS start_raw
+        {{ date(START) }} AS onset_date,
+        {{ date(STOP) }} AS resolved_date,
+        START AS start_raw,
+        {{ field_issues(STOP date) }} AS field_issues
     FROM landing_conditions
 ),
 keyed AS (
@@ -29,10 +31,15 @@ SELECT
     description,
     onset_date,
     resolved_date,
-    source_file,
+    source_file, field_issues,
     CASE
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
+        WHEN kp.known_patient IS NULL THEN 'PATIENT is not a loaded patient (missing or rejected): ' || patient_id
+        WHEN encounter_id IS NULL THEN 'ENCOUNTER is empty'
+        WHEN ke.known_encounter IS NULL THEN 'ENCOUNTER is not a loaded encounter (missing or rejected): ' || encounter_id
         WHEN code IS NULL THEN 'CODE is empty'
         WHEN onset_date IS NULL THEN 'START is not a date: ' || coalesce(start_raw, '(empty)')
     END AS reject_reason
 FROM keyed
+LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp ON kp.known_patient = keyed.patient_id
+LEFT JOIN (SELECT encounter_id AS known_encounter FROM healthsim.encounters) AS ke ON ke.known_encounter = keyed.encounter_id

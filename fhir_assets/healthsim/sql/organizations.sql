@@ -14,16 +14,19 @@ typed AS (
         trim(NAME) AS name,
         nullif(trim(ADDRESS), '') AS address,
         nullif(trim(CITY), '') AS city,
-        upper(trim(STATE)) AS state_usps,
-        CASE WHEN trim(coalesce(ZIP, '')) = '' THEN NULL ELSE lpad(trim(ZIP), 5, '0') END AS zip_code,
-        try_cast(LAT AS DOUBLE) AS latitude,
-        try_cast(LON AS DOUBLE) AS longitude,
+        {{ state_usps(STATE) }} AS state_usps,
+        {{ zip5(ZIP) }} AS zip_code,
+        {{ number(LAT) }} AS latitude,
+        {{ number(LON) }} AS longitude,
+        {{ field_issues(ZIP zip, LAT number, LON number) }} AS field_issues_raw,
         source_file,
         row_number() OVER (PARTITION BY organization_id ORDER BY source_file) AS copy_number
     FROM src
 )
 SELECT
-    * EXCLUDE (copy_number),
+    * EXCLUDE (copy_number, field_issues_raw),
+    nullif(concat_ws('; ', field_issues_raw,
+        'LAT/LON ' || {{ coordinate_issue(latitude, longitude, state_usps) }}), '') AS field_issues,
     CASE
         WHEN organization_id IS NULL OR NOT regexp_matches(organization_id, '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
             THEN 'Id is not a UUID'
