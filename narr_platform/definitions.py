@@ -14,8 +14,9 @@ import reference_assets.definitions
 import schedules.definitions
 from resources import build_resources, current_deployment
 from resources.assets import with_engine_kinds
+from resources.automation import automation_sensor, with_downstream_automation
 from resources.platform_executor import platform_executor
-from schedules.landing_sensors import landing_sensor_definitions
+from schedules.landing_sensors import landing_sensor_definitions, merge_landing_sources
 
 DOMAIN_DEFINITIONS = (
     directory_assets.definitions.defs,
@@ -39,10 +40,22 @@ materialize_all = dg.define_asset_job(
 )
 
 
+LANDING_DOMAINS = (
+    directory_assets.definitions,
+    fhir_assets.definitions,
+    fhir_assets.healthsim.definitions,
+    reference_assets.definitions,
+)
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
     deployment = current_deployment()
-    return dg.Definitions.merge(
+    landing_sources = merge_landing_sources(m.LANDING_SOURCES for m in LANDING_DOMAINS)
+    readers = dg.AssetSelection.assets()
+    for selection in landing_sources.values():
+        readers = readers | selection
+    merged = dg.Definitions.merge(
         # Every warehouse asset is labelled with this deployment's engine (duckdb or
         # databricks/spark), decided here at load rather than in each domain at import.
         *(with_engine_kinds(domain, deployment) for domain in DOMAIN_DEFINITIONS),
@@ -51,16 +64,13 @@ def defs() -> dg.Definitions:
         # Operations differ per deployment: DuckDB-file jobs exist only locally.
         schedules.definitions.definitions(deployment),
         # One sensor per landing folder of every domain's LANDING_SOURCES.
-        landing_sensor_definitions(
-            module.LANDING_SOURCES
-            for module in (
-                directory_assets.definitions,
-                fhir_assets.definitions,
-                fhir_assets.healthsim.definitions,
-                reference_assets.definitions,
-            )
-        ),
+        landing_sensor_definitions([landing_sources]),
         dg.Definitions(
-            jobs=[materialize_all], resources=build_resources(), executor=platform_executor
+            jobs=[materialize_all],
+            sensors=[automation_sensor()],
+            resources=build_resources(),
+            executor=platform_executor,
         ),
     )
+    # A landing sensor runs the readers; everything downstream follows by automation.
+    return with_downstream_automation(merged, readers)

@@ -102,15 +102,25 @@ def landing_files(folder: Path) -> list[Path]:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class LoadedSources:
+    """What the readers' newest materializations say they read (first tick only)."""
+
+    hashes: set[str]  # content hashes of the files read
+    read_at_ns: int  # the oldest of the readers' newest materialization times
+
+
 def evaluate_folder(
     folder: Path,
     previous: LandingState,
-    loaded_hashes: set[str] | None = None,
+    loaded: LoadedSources | None = None,
 ) -> TickOutcome:
     """Compare the folder with the cursor state; decide what to run and what waits.
 
-    ``loaded_hashes`` (first tick only): content the readers already loaded; files holding
-    it are taken as processed without a run.
+    ``loaded`` (first tick only): a file holding content the readers already loaded is
+    taken as processed without a run; so is a file the readers did not read (its pattern
+    is not theirs, e.g. Synthea's ``allergies.csv``) that was last modified before every
+    reader last ran.
     """
     state = LandingState(
         seen={}, done={}, epoch=previous.epoch or str(time.time_ns()), runs=previous.runs
@@ -120,13 +130,13 @@ def evaluate_folder(
     already_loaded: list[str] = []
     duplicates: list[str] = []
     files = [(path.relative_to(folder).as_posix(), path) for path in landing_files(folder)]
-    if loaded_hashes:
+    if loaded is not None and loaded.hashes:
         for rel, path in files:
             if rel in previous.done or rel in previous.seen:
                 continue
             stat = path.stat()
             sha = _sha256(path)
-            if sha in loaded_hashes:
+            if sha in loaded.hashes or stat.st_mtime_ns < loaded.read_at_ns:
                 previous.done[rel] = [stat.st_size, stat.st_mtime_ns, sha]
                 already_loaded.append(rel)
     for rel, path in files:
@@ -194,15 +204,20 @@ def _selected_keys(
     return sorted(selection.resolve(repository.asset_graph))
 
 
-def _loaded_hashes(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> set[str]:
-    """Content hashes recorded by the newest materialization of each reader."""
+def _loaded_sources(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> LoadedSources:
+    """Content hashes recorded by the newest materialization of each reader, and when."""
     hashes: set[str] = set()
+    times: list[float] = []
     for key in keys:
         event = instance.get_latest_materialization_event(key)
         materialization = event.asset_materialization if event else None
-        if materialization is not None:
-            hashes |= recorded_source_hashes(dict(materialization.metadata))
-    return hashes
+        if materialization is None:
+            times.append(0.0)  # a reader never ran: no file counts as seen by it
+            continue
+        hashes |= recorded_source_hashes(dict(materialization.metadata))
+        times.append(event.timestamp)
+    read_at = min(times) if times else 0.0
+    return LoadedSources(hashes=hashes, read_at_ns=int(read_at * 1e9))
 
 
 def landing_sensor(
@@ -237,7 +252,7 @@ def landing_sensor(
         folder = landing.folder(source)
         previous = LandingState.from_cursor(context.cursor)
         keys = _selected_keys(context, selection)
-        loaded = _loaded_hashes(context.instance, keys) if not context.cursor else None
+        loaded = _loaded_sources(context.instance, keys) if not context.cursor else None
         outcome = evaluate_folder(folder, previous, loaded)
         if outcome.already_loaded:
             context.log.info(

@@ -301,6 +301,8 @@ def test_first_tick_takes_files_the_reader_already_loaded_as_seen(
     from narr_platform import sample_data
 
     sample_data.generate(sample_data.SampleDataRequest(out=landing_dir), ("reference/states",))
+    # A file the reader does not read (not *.csv), there before it ran: seen, too.
+    (landing_dir / "reference" / "states" / "README.txt").write_text("where states come from")
     defs = operations_definitions()
     instance = dg.DagsterInstance.get()
     states_key = dg.AssetKey(["reference", "ref_us_states"])

@@ -1,0 +1,60 @@
+"""Declarative automation: which assets follow their inputs, and the sensor that drives them."""
+
+import dagster as dg
+import pytest
+
+from resources.automation import (
+    AUTOMATION_SENSOR_NAME,
+    DOWNSTREAM_CONDITION,
+    automation_enabled,
+    automation_sensor,
+)
+from tests.conftest import load_definitions
+
+
+def _readers(defs: dg.Definitions) -> set[dg.AssetKey]:
+    keys: set[dg.AssetKey] = set()
+    graph = defs.resolve_asset_graph()
+    for sensor in defs.sensors:
+        if sensor.name.startswith("landing_"):
+            keys |= defs.resolve_job_def(sensor.job_name).asset_layer.executable_asset_keys
+    assert keys, "no landing reader found"
+    return {k for k in keys if graph.has(k)}
+
+
+def test_every_asset_fed_by_a_reader_is_eager_after_blocking_checks():
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    readers = _readers(defs)
+    fed = dg.AssetSelection.assets(*readers).downstream().resolve(graph)
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        has_fed_parent = any(parent in fed for parent in node.parent_keys)
+        if has_fed_parent:
+            assert node.automation_condition == DOWNSTREAM_CONDITION, key
+        else:
+            assert node.automation_condition is None, key
+    # The cascade reaches the star schema and FHIR outputs; readers themselves are sensor-run.
+    assert graph.get(dg.AssetKey(["analytics", "fact_encounters"])).automation_condition
+    assert graph.get(dg.AssetKey(["fhir", "fhir_patients"])).automation_condition
+    assert graph.get(dg.AssetKey(["fhir", "patient_data"])).automation_condition is None
+    labels = {child.get_label() for child in DOWNSTREAM_CONDITION.children}
+    assert labels == {"eager", "all_deps_blocking_checks_passed"}
+
+
+def test_automation_sensor_is_on_in_the_shipped_configuration(monkeypatch):
+    monkeypatch.delenv("PLATFORM_AUTOMATION", raising=False)
+    defs = load_definitions()
+    sensor = defs.resolve_sensor_def(AUTOMATION_SENSOR_NAME)
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.minimum_interval_seconds == 30
+
+
+def test_automation_can_be_shipped_off():
+    assert automation_sensor({"PLATFORM_AUTOMATION": "off"}).default_status == (
+        dg.DefaultSensorStatus.STOPPED
+    )
+    assert automation_enabled({}) and automation_enabled({"PLATFORM_AUTOMATION": "ON"})
+    with pytest.raises(ValueError, match="PLATFORM_AUTOMATION"):
+        automation_enabled({"PLATFORM_AUTOMATION": "sometimes"})
