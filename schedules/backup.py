@@ -117,9 +117,7 @@ class Backup:
 
     def checksum_ok(self) -> bool:
         """True when the file exists, has the recorded size and SHA-256."""
-        if not self.path.is_file() or self.path.stat().st_size != self.size_bytes:
-            return False
-        return sha256_file(self.path) == self.manifest["backup_sha256"]
+        return verify_backup(self) is None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,16 +252,24 @@ def create_backup(
         raise BackupError(f"No warehouse file at {source}; nothing to back up.")
     created = (now or utc_now()).astimezone(dt.UTC)
     folder = backup_root / kind
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"warehouse-{created.strftime(_STAMP_FORMAT)}"
-    backup_path = folder / f"{stem}{BACKUP_SUFFIX}"
-    manifest_path = folder / f"{stem}{MANIFEST_SUFFIX}"
-    if manifest_path.exists():
-        raise BackupError(f"A backup named {stem} already exists in {folder}.")
-    tmp_path = folder / f".{stem}{BACKUP_SUFFIX}.partial"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"Cannot create the backup folder {folder}: {exc.strerror}.") from exc
+    tmp_path: Path | None = None
     started = time.monotonic()
     try:
         with connect() as connection:
+            # Everything below happens under DuckDB's write lock on the warehouse, which one
+            # process holds at a time: a partial file seen now was left by a killed backup,
+            # and a name is free unless a finished backup took it.
+            for stale in removable_partials(folder):
+                stale.unlink(missing_ok=True)
+                say(f"Removed {stale.name}, left by a backup that did not finish")
+            stem = _free_stem(folder, created)
+            backup_path = folder / f"{stem}{BACKUP_SUFFIX}"
+            manifest_path = folder / f"{stem}{MANIFEST_SUFFIX}"
+            tmp_path = folder / f".{stem}{BACKUP_SUFFIX}.partial"
             connection.execute("CHECKPOINT")
             tables = table_fingerprints(connection)
             version = schema_version(connection)
@@ -272,42 +278,67 @@ def create_backup(
             database_sha, backup_sha, backup_size = _copy_compressed(
                 source, tmp_path, compression_level
             )
-        os.replace(tmp_path, backup_path)
+            os.replace(tmp_path, backup_path)
+            seconds = time.monotonic() - started
+            manifest = {
+                "format": MANIFEST_FORMAT,
+                "kind": kind,
+                "created_at": created.isoformat(),
+                "source_path": str(source),
+                "backup_file": backup_path.name,
+                "backup_size_bytes": backup_size,
+                "backup_sha256": backup_sha,
+                "compression": f"zstd level {compression_level}",
+                "database_size_bytes": database_size,
+                "database_sha256": database_sha,
+                "duckdb_version": duckdb.__version__,
+                "schema_version": version,
+                "platform_version": _platform_version(),
+                "tables": tables,
+                "seconds": round(seconds, 3),
+            }
+            _write_json_atomically(manifest_path, manifest)
     except duckdb.IOException as exc:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
         if "lock" not in str(exc).lower():
-            raise
+            raise BackupError(f"Reading {source} failed: {str(exc).splitlines()[0]}") from exc
         raise BackupError(
             f"Another process kept {source} locked past the wait limit; no backup was taken. "
             f"DuckDB says: {str(exc).splitlines()[0]}"
         ) from exc
+    except OSError as exc:
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+        raise BackupError(
+            f"Writing the backup into {folder} failed: {exc.strerror or exc}; no backup was taken."
+        ) from exc
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
         raise
-    seconds = time.monotonic() - started
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "kind": kind,
-        "created_at": created.isoformat(),
-        "source_path": str(source),
-        "backup_file": backup_path.name,
-        "backup_size_bytes": backup_size,
-        "backup_sha256": backup_sha,
-        "compression": f"zstd level {compression_level}",
-        "database_size_bytes": database_size,
-        "database_sha256": database_sha,
-        "duckdb_version": duckdb.__version__,
-        "schema_version": version,
-        "platform_version": _platform_version(),
-        "tables": tables,
-        "seconds": round(seconds, 3),
-    }
-    _write_json_atomically(manifest_path, manifest)
     say(
         f"Backup {backup_path.name}: {database_size / 1e6:.1f} MB -> {backup_size / 1e6:.1f} MB "
         f"in {seconds:.1f} s"
     )
     return Backup(backup_path, manifest_path, manifest)
+
+
+def removable_partials(folder: Path) -> list[Path]:
+    """Hidden ``*.partial`` files of backups (and their manifests) in a kind's folder."""
+    return sorted(folder.glob(".warehouse-*.partial"))
+
+
+def _free_stem(folder: Path, created: dt.datetime) -> str:
+    """``warehouse-<stamp>``, or ``warehouse-<stamp>-2``, ... when that second is taken."""
+    base = f"warehouse-{created.strftime(_STAMP_FORMAT)}"
+    for n in range(1, 10_000):
+        stem = base if n == 1 else f"{base}-{n}"
+        if not any(
+            (folder / f"{stem}{suffix}").exists() for suffix in (BACKUP_SUFFIX, MANIFEST_SUFFIX)
+        ):
+            return stem
+    raise BackupError(f"Too many backups named {base}-* in {folder}.")
 
 
 def _write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
@@ -334,21 +365,224 @@ def load_backup(path: Path) -> Backup:
     try:
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as exc:
-        raise RestoreError(f"Manifest {manifest_path} is unreadable: {exc}") from exc
+        raise RestoreError(
+            f"Manifest {manifest_path.name} is damaged: not readable JSON ({exc})."
+        ) from exc
+    if problem := manifest_problem(manifest):
+        raise RestoreError(f"Manifest {manifest_path.name} is damaged: {problem}.")
     return Backup(backup_path, manifest_path, manifest)
 
 
+#: Keys every manifest has, with the type each must parse as.
+REQUIRED_KEYS: dict[str, type] = {
+    "kind": str,
+    "created_at": str,
+    "backup_size_bytes": int,
+    "backup_sha256": str,
+    "database_size_bytes": int,
+    "database_sha256": str,
+    "tables": dict,
+}
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """Why a parsed manifest cannot be trusted, or None when it is complete."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    missing = [key for key in REQUIRED_KEYS if key not in manifest]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    wrong = [k for k, t in REQUIRED_KEYS.items() if not isinstance(manifest[k], t)]
+    if wrong:
+        return f"wrong type for {', '.join(wrong)}"
+    try:
+        created = dt.datetime.fromisoformat(manifest["created_at"])
+    except ValueError:
+        return f"created_at {manifest['created_at']!r} is not a timestamp"
+    if created.tzinfo is None:
+        return f"created_at {manifest['created_at']!r} has no time zone"
+    return None
+
+
 def list_backups(backup_root: Path) -> list[Backup]:
-    """Every complete backup under the root (all kinds), newest first."""
+    """Every backup under the root (all kinds) whose manifest is complete, newest first.
+
+    Damaged manifests, backups without one and partial files are left out here (restore
+    and retention never use them); :func:`inspect_backups` lists them.
+    """
     found = []
     for manifest_path in backup_root.glob(f"*/*{MANIFEST_SUFFIX}"):
         if manifest_path.name.startswith("."):
             continue
-        with contextlib.suppress(RestoreError, KeyError, ValueError):
-            backup = load_backup(manifest_path)
-            _ = backup.created_at, backup.kind
-            found.append(backup)
+        with contextlib.suppress(RestoreError):
+            found.append(load_backup(manifest_path))
     return sorted(found, key=lambda b: b.created_at, reverse=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupStatus:
+    """One entry of `backup status`: a backup, a damaged one, or a partial file."""
+
+    kind: str
+    path: Path
+    created_at: dt.datetime | None
+    size_bytes: int
+    state: str  # ok | not checked | damaged | partial
+    problem: str | None = None
+    backup: Backup | None = None
+
+    def as_dict(self, now: dt.datetime) -> dict[str, Any]:
+        age = None if self.created_at is None else (now - self.created_at).total_seconds() / 3600
+        return {
+            "kind": self.kind,
+            "created_at": None if self.created_at is None else self.created_at.isoformat(),
+            "age_hours": None if age is None else round(age, 2),
+            "size_bytes": self.size_bytes,
+            "state": self.state,
+            "checksum": {"ok": "ok", "damaged": "FAILED"}.get(self.state),
+            "problem": self.problem,
+            "path": str(self.path),
+        }
+
+
+_NAME_STAMP = re.compile(r"warehouse-(\d{8}T\d{6}Z)")
+
+
+def _stamp_time(name: str) -> dt.datetime | None:
+    match = _NAME_STAMP.search(name)
+    if not match:
+        return None
+    return dt.datetime.strptime(match.group(1), _STAMP_FORMAT).replace(tzinfo=dt.UTC)
+
+
+def verify_backup(backup: Backup) -> str | None:
+    """Why the backup file does not match its manifest (missing, size, SHA-256), or None."""
+    if not backup.path.is_file():
+        return f"backup file {backup.path.name} is missing"
+    size = backup.path.stat().st_size
+    if size != backup.size_bytes:
+        return f"{size} bytes but the manifest says {backup.size_bytes} (truncated or modified)"
+    if sha256_file(backup.path) != backup.manifest["backup_sha256"]:
+        return "fails its SHA-256 checksum (corrupt)"
+    return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def inspect_backups(backup_root: Path, verify: bool = True) -> list[BackupStatus]:
+    """Every backup, damaged backup and partial file under the root, newest first.
+
+    The one verification behind both `backup status` and `health`: a complete manifest
+    whose file has the recorded size and SHA-256 is ``ok`` (``not checked`` without
+    ``verify``); a manifest that is missing, not JSON or lacks keys, or a file that fails
+    the check, is ``damaged`` with the reason; a hidden ``*.partial`` file left by a killed
+    backup is ``partial`` (the next backup removes it).
+    """
+    entries: list[BackupStatus] = []
+    if not backup_root.is_dir():
+        return entries
+    for folder in sorted(p for p in backup_root.iterdir() if p.is_dir()):
+        kind = folder.name
+        seen: set[str] = set()
+        for manifest_path in sorted(folder.glob(f"*{MANIFEST_SUFFIX}")):
+            if manifest_path.name.startswith("."):
+                continue
+            stem = manifest_path.name[: -len(MANIFEST_SUFFIX)]
+            seen.add(stem)
+            backup_path = folder / f"{stem}{BACKUP_SUFFIX}"
+            try:
+                backup = load_backup(manifest_path)
+            except RestoreError as exc:
+                entries.append(
+                    BackupStatus(
+                        kind,
+                        backup_path,
+                        _stamp_time(stem),
+                        _size(backup_path),
+                        "damaged",
+                        str(exc),
+                    )
+                )
+                continue
+            problem = (
+                verify_backup(backup)
+                if verify
+                else (
+                    None if backup.path.is_file() else f"backup file {backup.path.name} is missing"
+                )
+            )
+            state = "damaged" if problem else ("ok" if verify else "not checked")
+            entries.append(
+                BackupStatus(
+                    backup.kind,
+                    backup.path,
+                    backup.created_at,
+                    _size(backup.path),
+                    state,
+                    problem,
+                    backup,
+                )
+            )
+        for backup_path in sorted(folder.glob(f"*{BACKUP_SUFFIX}")):
+            stem = backup_path.name[: -len(BACKUP_SUFFIX)]
+            if backup_path.name.startswith(".") or stem in seen:
+                continue
+            entries.append(
+                BackupStatus(
+                    kind,
+                    backup_path,
+                    _stamp_time(stem),
+                    _size(backup_path),
+                    "damaged",
+                    f"no manifest {stem}{MANIFEST_SUFFIX} beside it (incomplete backup)",
+                )
+            )
+        for partial in sorted(folder.glob(".*.partial")):
+            entries.append(
+                BackupStatus(
+                    kind,
+                    partial,
+                    _stamp_time(partial.name),
+                    _size(partial),
+                    "partial",
+                    "left by a backup that did not finish; the next backup removes it",
+                )
+            )
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(entries, key=lambda e: e.created_at or oldest, reverse=True)
+
+
+def newest_backup_problems(
+    entries: list[BackupStatus], rpo_hours: float, backup_root: Path, now: dt.datetime
+) -> list[str]:
+    """The problems `backup status` and `health` both report about a set of backups."""
+    problems = []
+    complete = [e for e in entries if e.state != "partial"]
+    if not complete:
+        problems.append(f"No backups in {backup_root}.")
+    else:
+        newest = complete[0]
+        if newest.state == "damaged":
+            problems.append(f"The newest backup {newest.path.name} is damaged: {newest.problem}")
+        elif newest.created_at is not None:
+            age = (now - newest.created_at).total_seconds() / 3600
+            if age > rpo_hours:
+                problems.append(
+                    f"The newest backup is {age:.1f} h old, beyond the {rpo_hours:g} h "
+                    "recovery-point objective."
+                )
+    damaged = [e for e in complete[1:] if e.state == "damaged"]
+    if damaged:
+        problems.append(
+            f"{len(damaged)} older backup(s) damaged: "
+            + "; ".join(f"{e.path.name}: {e.problem}" for e in damaged)
+        )
+    return problems
 
 
 def apply_retention(

@@ -41,43 +41,28 @@ def backup_group() -> None:
 @click.option("--no-verify", is_flag=True, help="Skip recomputing each backup's SHA-256.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def backup_status(rpo_hours: float | None, no_verify: bool, as_json: bool) -> None:
-    """List backups with age, size, kind and checksum; exit 1 when the newest is too old."""
-    from schedules.backup import list_backups, utc_now
+    """List backups with age, size, kind and checksum; exit 1 when the newest is too old,
+    any backup is damaged (checksum, missing or unreadable manifest) or there is none.
+    Partial files left by a killed backup are listed too (the next backup removes them)."""
+    from schedules.backup import inspect_backups, newest_backup_problems, utc_now
 
     _, ops = _settings()
     rpo = rpo_hours if rpo_hours is not None else ops.rpo_hours
     now = utc_now()
-    rows = []
-    for backup in list_backups(ops.backup_root):
-        rows.append(
-            {
-                "kind": backup.kind,
-                "created_at": backup.manifest["created_at"],
-                "age_hours": round(backup.age(now).total_seconds() / 3600, 2),
-                "size_bytes": backup.size_bytes,
-                "checksum": None if no_verify else ("ok" if backup.checksum_ok() else "FAILED"),
-                "path": str(backup.path),
-            }
-        )
-    problems = []
-    if not rows:
-        problems.append(f"No backups in {ops.backup_root}.")
-    elif rows[0]["age_hours"] > rpo:
-        problems.append(
-            f"The newest backup is {rows[0]['age_hours']:.1f} h old, beyond the {rpo:g} h "
-            "recovery-point objective."
-        )
-    failed = [r["path"] for r in rows if r["checksum"] == "FAILED"]
-    if failed:
-        problems.append(f"{len(failed)} backup(s) fail their checksum: {', '.join(failed)}")
+    entries = inspect_backups(ops.backup_root, verify=not no_verify)
+    rows = [entry.as_dict(now) for entry in entries]
+    problems = newest_backup_problems(entries, rpo, ops.backup_root, now)
     if as_json:
         click.echo(json.dumps({"backups": rows, "rpo_hours": rpo, "problems": problems}, indent=2))
     else:
         click.echo(f"Backups in {ops.backup_root} (RPO {rpo:g} h):")
         for r in rows:
+            created = (r["created_at"] or "unknown time")[:19]
+            age = "?" if r["age_hours"] is None else f"{r['age_hours']:.1f}"
+            note = f"  ({r['problem']})" if r["problem"] else ""
             click.echo(
-                f"  {r['kind']:<8} {r['created_at'][:19]}  age {r['age_hours']:>8.1f} h  "
-                f"{_mb(r['size_bytes']):>12}  checksum {r['checksum'] or 'not checked':<11} {Path(r['path']).name}"
+                f"  {r['kind']:<8} {created:<19}  age {age:>8} h  {_mb(r['size_bytes']):>12}  "
+                f"{r['state']:<11} {Path(r['path']).name}{note}"
             )
         for problem in problems:
             click.echo(f"PROBLEM: {problem}", err=True)

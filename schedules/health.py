@@ -18,7 +18,7 @@ import dagster as dg
 import duckdb
 
 from resources.warehouse import DuckDBWarehouse
-from schedules.backup import list_backups, utc_now
+from schedules.backup import inspect_backups, newest_backup_problems, utc_now
 
 HEALTHY, DEGRADED, DOWN = "healthy", "degraded", "down"
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, DOWN: 2}
@@ -149,22 +149,21 @@ def check_health(
         )
         if query_ms > max_query_ms:
             report.degrade(f"The test query took {query_ms:.0f} ms (limit {max_query_ms:.0f} ms).")
-    backups = list_backups(backup_root)
+    # The same verification as `backup status` (schedules/backup.py: inspect_backups).
+    entries = inspect_backups(backup_root)
+    complete = [e for e in entries if e.state != "partial"]
     report.facts["backup_root"] = str(backup_root)
     report.facts["rpo_hours"] = rpo_hours
-    if not backups:
-        report.facts["newest_backup"] = None
-        report.facts["newest_backup_age_hours"] = None
-        report.degrade(f"No backup in {backup_root}.")
-    else:
-        age_hours = backups[0].age(now).total_seconds() / 3600
-        report.facts["newest_backup"] = str(backups[0].path)
-        report.facts["newest_backup_age_hours"] = round(age_hours, 2)
-        if age_hours > rpo_hours:
-            report.degrade(
-                f"The newest backup is {age_hours:.1f} h old, beyond the {rpo_hours:g} h "
-                "recovery-point objective."
-            )
+    report.facts["newest_backup"] = str(complete[0].path) if complete else None
+    report.facts["newest_backup_state"] = complete[0].state if complete else None
+    report.facts["newest_backup_age_hours"] = (
+        round((now - complete[0].created_at).total_seconds() / 3600, 2)
+        if complete and complete[0].created_at is not None
+        else None
+    )
+    report.facts["partial_backup_files"] = [str(e.path) for e in entries if e.state == "partial"]
+    for problem in newest_backup_problems(entries, rpo_hours, backup_root, now):
+        report.degrade(problem)
     if instance is not None:
         from resources.run_recovery import run_health
 

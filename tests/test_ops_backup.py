@@ -240,7 +240,7 @@ def test_backup_status_reports_age_checksum_and_rpo(warehouse_path, ops_dirs):
 
     stale.path.write_bytes(b"garbage")
     result = runner.invoke(main, ["backup", "status"])
-    assert result.exit_code == 1 and "FAILED" in result.output
+    assert result.exit_code == 1 and "damaged" in result.output
 
 
 def test_monthly_export_writes_zstd_parquet_with_row_groups(warehouse_path, ops_dirs, monkeypatch):
