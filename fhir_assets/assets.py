@@ -4,6 +4,7 @@ import time
 
 import dagster as dg
 
+from fhir_assets.audits import FHIR_PATIENT_AUDITS
 from fhir_assets.landing import (
     PATIENT_CONTRACT,
     PATIENT_PATTERNS,
@@ -23,6 +24,7 @@ from resources.assets import WarehouseAssets
 from resources.contracts import record_rejected_files
 from resources.landing import source_files_metadata
 from resources.normalize import render
+from resources.publish import audit_specs, audited
 from resources.sql_files import load_sql
 from resources.warehouse import sql_literal
 
@@ -186,16 +188,19 @@ def rejected_patients(
     ["fhir", "fhir_patients"],
     sql=[MAPPING_INPUT_SQL, patient_mapping_sql()],
     deps=[patient_data],
+    check_specs=audit_specs(["fhir", "fhir_patients"], FHIR_PATIENT_AUDITS),
     description=(
         "One FHIR R4 Patient resource per patient (the latest record wins): the resource as "
         "JSON text (resource_json) plus its key fields as columns for querying. Built inside "
         "the engine by the one portable mapping in fhir_assets/sql/patient_to_fhir.sql."
     ),
 )
+@audited
 def fhir_patients(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     started = time.perf_counter()
     with warehouse.session() as session:
-        summary = map_patients(session, MAPPING_INPUT_SQL, FHIR_PATIENTS)
+        published = map_patients(session, MAPPING_INPUT_SQL, FHIR_PATIENTS, FHIR_PATIENT_AUDITS)
+        summary = published.summary
         synthea = session.fetch_rows(
             f"SELECT count(*) FROM {FHIR_PATIENTS} "
             f"WHERE identifier_system = {sql_literal(SYNTHEA_IDENTIFIER_SYSTEM)}"
@@ -206,12 +211,13 @@ def fhir_patients(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         f"Mapped {summary.row_count} patients to FHIR in {seconds:.2f}s ({rate:,.0f} records/s)"
     )
     return dg.MaterializeResult(
+        check_results=published.check_results,
         metadata={
             **summary.metadata(),
             "mapping_seconds": dg.MetadataValue.float(round(seconds, 3)),
             "records_per_second": dg.MetadataValue.float(round(rate, 1)),
             "synthea_patients": dg.MetadataValue.int(int(synthea)),
-        }
+        },
     )
 
 

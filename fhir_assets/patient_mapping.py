@@ -11,8 +11,11 @@ Absent elements are omitted from the JSON (FHIR forbids nulls); see the SQL's he
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from resources.publish import Audit, Publication
 from resources.sql_files import load_sql
-from resources.warehouse import TableSummary, WarehouseSession, check_table_name
+from resources.warehouse import WarehouseSession, check_table_name
 
 #: The name of the relation the mapping SQL reads (a temporary view of ``input_sql``).
 MAPPING_INPUT_VIEW = "patient_mapping_input"
@@ -80,13 +83,18 @@ def mapping_input_sql(input_sql: str) -> str:
     return f"SELECT\n    {casts}\nFROM (\n{input_sql}\n) AS mapping_source"
 
 
-def map_patients(session: WarehouseSession, input_sql: str, target_table: str) -> TableSummary:
+def map_patients(
+    session: WarehouseSession,
+    input_sql: str,
+    target_table: str,
+    audits: Sequence[Audit] = (),
+) -> Publication:
     """Map the rows of ``input_sql`` to FHIR Patient resources in ``target_table``.
 
     ``input_sql`` is a SELECT returning at least the columns of
     :data:`PATIENT_MAPPING_INPUT_COLUMNS` (extra columns are ignored). It is registered as
-    the temporary view ``patient_mapping_input`` and the table is created atomically
-    (create-or-replace) with the mapping SQL, inside the engine.
+    the temporary view ``patient_mapping_input`` and the table is published through
+    ``audits`` (built staged, audited, swapped in atomically), inside the engine.
     """
     check_table_name(target_table)
     available = {
@@ -98,4 +106,4 @@ def map_patients(session: WarehouseSession, input_sql: str, target_table: str) -
     session.execute(
         f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n{mapping_input_sql(input_sql)}"
     )
-    return session.create_table_as(target_table, patient_mapping_sql())
+    return session.publish(target_table, patient_mapping_sql(), audits)

@@ -263,7 +263,7 @@ def test_all_checks_pass_then_each_fails_on_a_broken_table(
         # A duplicate id, a row that is not JSON, a bad gender, a bad birthDate.
         session.execute(f"INSERT INTO {table} SELECT * FROM {table} WHERE id = 'P5'")
         dup = checks.ids_unique(session, table)
-        assert not dup.passed and dup.metadata["duplicate_ids"].value == 1
+        assert not dup.passed and dup.metadata["duplicate_keys"].value == 1
         session.execute(f"UPDATE {table} SET resource_json = 'not json' WHERE id = 'P8'")
         bad = checks.resources_are_patients(session, table)
         assert not bad.passed and bad.metadata["invalid_json"].value == 1

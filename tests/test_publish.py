@@ -164,3 +164,41 @@ def test_directory_empty_narr_master_file_is_not_published(
     narr.write_bytes(good)
     assert_published(materialize(selection), warehouse_path, table)
     assert fingerprint(warehouse_path, table) == before
+
+
+# ---- FHIR: a truncated patient extract replaces the full one ---------------------------------
+PATIENT_HEADER = (
+    "patient_id,first_name,last_name,birth_date,gender,address,city,state,postal_code,"
+    "phone,email,race,ethnicity"
+)
+
+
+def _patients_csv(path: Path, count: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [PATIENT_HEADER] + [
+        f"P{i},Ann{i},Lee{i},1950-01-{1 + i % 28:02d},{'female' if i % 2 else 'male'},"
+        f"{i} Main St,Boston,MA,02108,555-010{i % 10},a{i}@example.org,,"
+        for i in range(1, count + 1)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_fhir_truncated_extract_is_not_published(landing_dir, warehouse_path, materialize):
+    table = "fhir.fhir_patients"
+    extract = landing_dir / "patients" / "daily_extract.csv"
+    selection = "key:fhir/patient_data or key:fhir/fhir_patients"
+    _patients_csv(extract, 40)
+    assert_published(materialize(selection), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+    assert before[0] == 40
+
+    _patients_csv(extract, 5)  # the transfer stopped after five records
+    result = materialize(selection, raise_on_error=False)
+    message = assert_not_published(
+        result, warehouse_path, table, before, "row_count_drop", "daily_extract.csv"
+    )
+    assert "40 -> 5 rows" in message
+
+    _patients_csv(extract, 40)
+    assert_published(materialize(selection), warehouse_path, table)
+    assert fingerprint(warehouse_path, table) == before

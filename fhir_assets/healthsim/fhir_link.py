@@ -58,6 +58,8 @@ def healthsim_fhir_patients(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = map_patients(session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.fhir_patients")
+        summary = map_patients(
+            session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.fhir_patients"
+        ).summary
     context.log.info(f"Mapped {summary.row_count} HealthSim patients to FHIR Patient resources")
     return dg.MaterializeResult(metadata=summary.metadata())
