@@ -3,6 +3,7 @@
 import dagster as dg
 
 from fhir_assets import assets, checks, export
+from fhir_assets.clinical.assets import RESOURCE_ASSETS
 
 #: Landing folder -> the assets that read it (one sensor each, built by operations).
 LANDING_SOURCES: dict[str, dg.AssetSelection] = {
@@ -16,6 +17,7 @@ defs = dg.Definitions(
         assets.rejected_patients,
         assets.fhir_patients,
         assets.data_quality_report,
+        *RESOURCE_ASSETS,
     ],
     asset_checks=checks.FHIR_CHECKS,
     jobs=[export.fhir_bulk_export],

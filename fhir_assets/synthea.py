@@ -95,6 +95,42 @@ SYNTHEA_CONTRACTS: dict[str, SourceContract] = {
         "synthea organizations",
         {"Id": "the organization's UUID", "NAME": "the organization's name"},
     ),
+    "providers": SourceContract(
+        "synthea providers",
+        {"Id": "the provider's UUID", "NAME": "the clinician's name"},
+    ),
+    "payers": SourceContract(
+        "synthea payers",
+        {"Id": "the payer's UUID", "NAME": "the payer's name"},
+    ),
+    "observations": SourceContract(
+        "synthea observations",
+        {
+            "DATE": "when observed",
+            "PATIENT": "the patient's Id",
+            "ENCOUNTER": "the encounter's Id (empty for summary observations)",
+            "CODE": "LOINC code",
+            "VALUE": "the value (a number when TYPE is numeric)",
+        },
+    ),
+    "immunizations": SourceContract(
+        "synthea immunizations",
+        {
+            "DATE": "when given",
+            "PATIENT": "the patient's Id",
+            "ENCOUNTER": "the encounter's Id",
+            "CODE": "CVX vaccine code",
+        },
+    ),
+    "allergies": SourceContract(
+        "synthea allergies",
+        {
+            "START": "onset date",
+            "PATIENT": "the patient's Id",
+            "ENCOUNTER": "the encounter's Id",
+            "CODE": "SNOMED CT or RxNorm code of the substance",
+        },
+    ),
 }
 
 

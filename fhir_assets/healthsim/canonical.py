@@ -92,6 +92,38 @@ ENTITIES = (
         "Procedures (SNOMED CT) performed during encounters, with their base cost.",
         deps=("healthsim/patients", "healthsim/encounters"),
     ),
+    CanonicalEntity(
+        "providers",
+        "provider_id",
+        "The clinicians who see patients at encounters and bill claims, each working at one "
+        "care organization, with speciality and practice address.",
+    ),
+    CanonicalEntity(
+        "payers",
+        "payer_id",
+        "The payers of encounters and claims (Medicare, Medicaid, commercial plans, no "
+        "insurance), with their headquarters.",
+    ),
+    CanonicalEntity(
+        "observations",
+        "observation_id",
+        "Measurements and answers recorded at encounters (LOINC): vital signs, laboratory "
+        "results with their UCUM units, and survey answers such as smoking status.",
+        deps=("healthsim/patients", "healthsim/encounters"),
+    ),
+    CanonicalEntity(
+        "immunizations",
+        "immunization_id",
+        "Vaccines given at encounters (CVX codes), with the date and base cost.",
+        deps=("healthsim/patients", "healthsim/encounters"),
+    ),
+    CanonicalEntity(
+        "allergies",
+        "allergy_id",
+        "Allergies and intolerances (SNOMED CT substances, RxNorm medications) with onset, "
+        "category and the first recorded reaction and its severity.",
+        deps=("healthsim/patients", "healthsim/encounters"),
+    ),
 )
 
 

@@ -78,6 +78,31 @@ PAYERS = (  # Synthea's standard payer ids are per export; HealthSim uses its ow
     ("Aetna", 0.65),
     ("NO_INSURANCE", 0.0),
 )
+VITALS = (  # LOINC code, description, units (UCUM), low, high, decimals
+    ("8302-2", "Body Height", "cm", 150.0, 195.0, 1),
+    ("29463-7", "Body Weight", "kg", 50.0, 120.0, 1),
+    ("8867-4", "Heart rate", "/min", 55.0, 100.0, 0),
+    ("8480-6", "Systolic Blood Pressure", "mm[Hg]", 100.0, 160.0, 0),
+    ("8462-4", "Diastolic Blood Pressure", "mm[Hg]", 60.0, 100.0, 0),
+)
+LABS = (  # LOINC code, description, units (UCUM), low, high, decimals
+    ("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "%", 4.8, 9.5, 1),
+    ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "mg/dL", 150.0, 280.0, 1),
+)
+SMOKING = ("72166-2", "Tobacco smoking status", ("Never smoked tobacco (finding)",
+           "Former smoker (finding)", "Current every day smoker (finding)"))  # fmt: skip
+VACCINES = (  # CVX code, description, base cost
+    ("140", "Influenza  seasonal  injectable  preservative free", 140.52),
+    ("113", "Td (adult) preservative free", 140.52),
+    ("121", "zoster", 140.52),
+)
+ALLERGENS = (  # SNOMED CT code, description, type, category, reaction code, reaction, severity
+    ("111088007", "Latex (substance)", "allergy", "environment", "247472004", "Wheal (finding)", "MILD"),
+    ("84489001", "Mold (organism)", "allergy", "environment", "76067001", "Sneezing", "MILD"),
+    ("7980", "Penicillin V", "allergy", "medication", "271807003", "Eruption of skin (disorder)", "MODERATE"),
+    ("91935009", "Allergy to peanut", "allergy", "food", "39579001", "Anaphylaxis (disorder)", "SEVERE"),
+)  # fmt: skip
+SPECIALITIES = ("GENERAL PRACTICE", "INTERNAL MEDICINE", "FAMILY MEDICINE", "EMERGENCY MEDICINE")
 FIRST_NAMES = ("James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda",
                "David", "Maria", "Jose", "Aisha", "Wei", "Fatima", "Kevin", "Ana", "Luis",
                "Emily", "Daniel", "Grace")  # fmt: skip
@@ -256,7 +281,78 @@ def generate_tables(patients: int, seed: int) -> dict[str, list[dict[str, object
             LON=f"{place.longitude + rng.uniform(-0.02, 0.02):.6f}",
             HEALTHCARE_EXPENSES=f"{expenses:.2f}", HEALTHCARE_COVERAGE="0.00",
         )  # fmt: skip
+    _add_care_records(tables, ids, seed)
     return tables.rows
+
+
+def _add_care_records(tables: _Tables, ids: StableIds, seed: int) -> None:
+    """Providers, payers, observations, immunizations and allergies of the generated history.
+
+    A random stream of their own, so adding them leaves every other table as it was.
+    """
+    rng = random.Random(f"healthsim-care-records/{seed}")
+    for org in tables.rows["organizations"]:
+        tables.add(
+            "providers", Id=ids("provider", org["Id"]), ORGANIZATION=org["Id"],
+            NAME=f"{rng.choice(FIRST_NAMES)}{rng.randint(1, 999)} {rng.choice(LAST_NAMES)}{rng.randint(1, 999)}",
+            GENDER=rng.choice("MF"), SPECIALITY=rng.choice(SPECIALITIES), ADDRESS=org["ADDRESS"],
+            CITY=org["CITY"], STATE=org["STATE"], ZIP=org["ZIP"], LAT=org["LAT"], LON=org["LON"],
+            UTILIZATION=org["UTILIZATION"],
+        )  # fmt: skip
+    for name, coverage in PAYERS:
+        tables.add(
+            "payers", Id=ids("payer", name), NAME=name, ADDRESS="7500 Security Blvd",
+            CITY="Baltimore", STATE_HEADQUARTERED="MD", ZIP="21244", PHONE="1-800-633-4227",
+            AMOUNT_COVERED="0.00", AMOUNT_UNCOVERED="0.00", REVENUE="0.00",
+            COVERED_ENCOUNTERS="0", UNCOVERED_ENCOUNTERS="0", COVERED_MEDICATIONS="0",
+            UNCOVERED_MEDICATIONS="0", COVERED_PROCEDURES="0", UNCOVERED_PROCEDURES="0",
+            COVERED_IMMUNIZATIONS="0", UNCOVERED_IMMUNIZATIONS="0", UNIQUE_CUSTOMERS="0",
+            QOLS_AVG=f"{coverage:.2f}", MEMBER_MONTHS="0",
+        )  # fmt: skip
+    allergic = set()
+    for encounter in tables.rows["encounters"]:
+        patient, encounter_id, date = encounter["PATIENT"], encounter["Id"], encounter["START"]
+        if encounter["ENCOUNTERCLASS"] in ("wellness", "outpatient", "inpatient"):
+            for code, description, units, low, high, decimals in VITALS:
+                value = round(rng.uniform(low, high), int(decimals))
+                tables.add(
+                    "observations", DATE=date, PATIENT=patient, ENCOUNTER=encounter_id,
+                    CATEGORY="vital-signs", CODE=code, DESCRIPTION=description,
+                    VALUE=f"{value:.{int(decimals)}f}", UNITS=units, TYPE="numeric",
+                )  # fmt: skip
+        if encounter["ENCOUNTERCLASS"] == "wellness":
+            code, description, answers = SMOKING
+            tables.add(
+                "observations", DATE=date, PATIENT=patient, ENCOUNTER=encounter_id,
+                CATEGORY="survey", CODE=code, DESCRIPTION=description,
+                VALUE=rng.choice(answers), UNITS="", TYPE="text",
+            )  # fmt: skip
+            if rng.random() < 0.6:
+                vaccine, vaccine_name, cost = rng.choice(VACCINES)
+                tables.add(
+                    "immunizations", DATE=date, PATIENT=patient, ENCOUNTER=encounter_id,
+                    CODE=vaccine, DESCRIPTION=vaccine_name, BASE_COST=f"{cost:.2f}",
+                )  # fmt: skip
+            if patient not in allergic and rng.random() < 0.15:
+                allergic.add(patient)
+                code, description, kind, category, reaction, reaction_name, severity = rng.choice(
+                    ALLERGENS
+                )
+                tables.add(
+                    "allergies", START=date[:10], STOP="", PATIENT=patient, ENCOUNTER=encounter_id,
+                    CODE=code, SYSTEM="RxNorm" if category == "medication" else "SNOMED-CT",
+                    DESCRIPTION=description, TYPE=kind, CATEGORY=category, REACTION1=reaction,
+                    DESCRIPTION1=reaction_name, SEVERITY1=severity, REACTION2="",
+                    DESCRIPTION2="", SEVERITY2="",
+                )  # fmt: skip
+        if encounter["ENCOUNTERCLASS"] == "outpatient" and rng.random() < 0.5:
+            code, description, units, low, high, decimals = rng.choice(LABS)
+            value = round(rng.uniform(low, high), int(decimals))
+            tables.add(
+                "observations", DATE=date, PATIENT=patient, ENCOUNTER=encounter_id,
+                CATEGORY="laboratory", CODE=code, DESCRIPTION=description,
+                VALUE=f"{value:.{int(decimals)}f}", UNITS=units, TYPE="numeric",
+            )  # fmt: skip
 
 
 def _rows_as_text(entity: str, rows: list[dict[str, object]]) -> Iterator[list[str]]:

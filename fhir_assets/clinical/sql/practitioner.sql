@@ -1,0 +1,31 @@
+-- FHIR R4 Practitioner (US Core Practitioner) from healthsim.providers: Synthea writes the
+-- name as "Given### Family###" in one field.
+SELECT
+    p.provider_id AS id,
+    '{' || concat_ws(',',
+        '"resourceType":"Practitioner"',
+        '"id":' || json_quote(p.provider_id),
+        '"meta":{"profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-practitioner"]}',
+        '"identifier":[{"system":"https://github.com/synthetichealth/synthea","value":'
+            || json_quote(p.provider_id) || '}]',
+        '"active":true',
+        '"name":[{' || concat_ws(',',
+            '"family":' || json_quote(coalesce(nullif(split_part(p.name, ' ', 2), ''), p.name)),
+            '"given":[' || json_quote(CASE WHEN strpos(p.name, ' ') > 0 THEN split_part(p.name, ' ', 1) END) || ']',
+            '"prefix":["Dr."]'
+        ) || '}]',
+        '"address":[{' || nullif(concat_ws(',',
+            '"line":[' || json_quote(p.address) || ']',
+            '"city":' || json_quote(p.city),
+            '"state":' || json_quote(p.state_usps),
+            '"postalCode":' || json_quote(p.zip_code),
+            CASE WHEN p.address IS NOT NULL OR p.city IS NOT NULL THEN '"country":"US"' END
+        ), '') || '}]',
+        '"gender":' || CASE p.gender WHEN 'M' THEN '"male"' WHEN 'F' THEN '"female"' END
+    ) || '}' AS resource_json,
+    p.name,
+    p.speciality,
+    p.organization_id,
+    p.state_usps AS state,
+    p.source_file
+FROM healthsim.providers AS p

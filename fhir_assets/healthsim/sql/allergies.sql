@@ -1,0 +1,59 @@
+-- Canonical allergies and intolerances (SNOMED CT substances, RxNorm medications) with the
+-- first recorded reaction and its severity. Synthea gives them no Id: the key is a
+-- UUID-shaped md5 of patient, encounter, code, onset and the copy number. A row whose
+-- patient or encounter is not loaded is quarantined.
+WITH src AS (
+    SELECT
+        regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
+        source_file,
+        lower(trim(PATIENT)) AS patient_id,
+        nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
+        nullif(trim(CODE), '') AS code,
+        upper(nullif(trim(SYSTEM), '')) AS code_system,
+        nullif(trim(DESCRIPTION), '') AS description,
+        lower(nullif(trim(TYPE), '')) AS allergy_type,
+        lower(nullif(trim(CATEGORY), '')) AS category,
+        nullif(trim(REACTION1), '') AS reaction_code,
+        nullif(trim(DESCRIPTION1), '') AS reaction_description,
+        lower(nullif(trim(SEVERITY1), '')) AS severity,
+        {{ date(START) }} AS onset_date,
+        {{ date(STOP) }} AS resolved_date,
+        START AS start_raw,
+        {{ field_issues(STOP date) }} AS field_issues
+    FROM landing_allergies
+),
+keyed AS (
+    SELECT
+        *,
+        md5(concat_ws('|', patient_id, encounter_id, code, start_raw,
+            CAST(row_number() OVER (PARTITION BY patient_id, encounter_id, code, start_raw ORDER BY source_file) AS VARCHAR))) AS h
+    FROM src
+)
+SELECT
+    substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12) AS allergy_id,
+    source,
+    patient_id,
+    encounter_id,
+    code,
+    code_system,
+    description,
+    allergy_type,
+    category,
+    reaction_code,
+    reaction_description,
+    severity,
+    onset_date,
+    resolved_date,
+    source_file,
+    field_issues,
+    CASE
+        WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
+        WHEN kp.known_patient IS NULL THEN 'PATIENT is not a loaded patient (missing or rejected): ' || patient_id
+        WHEN encounter_id IS NULL THEN 'ENCOUNTER is empty'
+        WHEN ke.known_encounter IS NULL THEN 'ENCOUNTER is not a loaded encounter (missing or rejected): ' || encounter_id
+        WHEN code IS NULL THEN 'CODE is empty'
+        WHEN onset_date IS NULL THEN 'START is not a date: ' || coalesce(start_raw, '(empty)')
+    END AS reject_reason
+FROM keyed
+LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp ON kp.known_patient = keyed.patient_id
+LEFT JOIN (SELECT encounter_id AS known_encounter FROM healthsim.encounters) AS ke ON ke.known_encounter = keyed.encounter_id

@@ -1,0 +1,46 @@
+-- Canonical immunizations (CVX vaccine codes) given at encounters. Synthea gives them no
+-- Id: the key is a UUID-shaped md5 of patient, encounter, code, date and the copy number.
+-- A row whose patient or encounter is not loaded is quarantined.
+WITH src AS (
+    SELECT
+        regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
+        source_file,
+        lower(trim(PATIENT)) AS patient_id,
+        nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
+        nullif(trim(CODE), '') AS code,
+        nullif(trim(DESCRIPTION), '') AS description,
+        {{ timestamp(DATE) }} AS administered_at,
+        {{ number(BASE_COST, DECIMAL(18, 2)) }} AS base_cost,
+        DATE AS date_raw,
+        {{ field_issues(BASE_COST number) }} AS field_issues
+    FROM landing_immunizations
+),
+keyed AS (
+    SELECT
+        *,
+        md5(concat_ws('|', patient_id, encounter_id, code, date_raw,
+            CAST(row_number() OVER (PARTITION BY patient_id, encounter_id, code, date_raw ORDER BY source_file) AS VARCHAR))) AS h
+    FROM src
+)
+SELECT
+    substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12) AS immunization_id,
+    source,
+    patient_id,
+    encounter_id,
+    code,
+    description,
+    administered_at,
+    base_cost,
+    source_file,
+    field_issues,
+    CASE
+        WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
+        WHEN kp.known_patient IS NULL THEN 'PATIENT is not a loaded patient (missing or rejected): ' || patient_id
+        WHEN encounter_id IS NULL THEN 'ENCOUNTER is empty'
+        WHEN ke.known_encounter IS NULL THEN 'ENCOUNTER is not a loaded encounter (missing or rejected): ' || encounter_id
+        WHEN code IS NULL THEN 'CODE is empty'
+        WHEN administered_at IS NULL THEN 'DATE is not a timestamp: ' || coalesce(date_raw, '(empty)')
+    END AS reject_reason
+FROM keyed
+LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp ON kp.known_patient = keyed.patient_id
+LEFT JOIN (SELECT encounter_id AS known_encounter FROM healthsim.encounters) AS ke ON ke.known_encounter = keyed.encounter_id

@@ -1,0 +1,141 @@
+"""The whole clinical record as FHIR R4: every resource type from the canonical HealthSim
+tables validates against the FHIR model, carries its code systems, and every reference
+between resources resolves."""
+
+import importlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from fhir_assets.clinical.assets import MAPPINGS, PATIENT_RESOURCES
+
+CLINICAL = dg.AssetSelection.assets(*[m.key for m in MAPPINGS]).upstream()
+
+#: Resource type -> (JSON member holding its code, the code system it must carry).
+CODE_SYSTEMS = {
+    "Encounter": ("type", "http://snomed.info/sct"),
+    "Condition": ("code", "http://snomed.info/sct"),
+    "Observation": ("code", "http://loinc.org"),
+    "MedicationRequest": (
+        "medicationCodeableConcept",
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+    ),
+    "Procedure": ("code", "http://snomed.info/sct"),
+    "Immunization": ("vaccineCode", "http://hl7.org/fhir/sid/cvx"),
+}
+
+
+@pytest.fixture
+def clinical_record(sample_sources, materialize, landing_dir, warehouse_path, request) -> dict:
+    """Generated HealthSim patients (and the Synthea sample when present) as FHIR resources."""
+    sample_sources(
+        "reference/states",
+        "reference/places",
+        "reference/svi",
+        "reference/adi",
+        "healthsim",
+        healthsim_patients=60,
+    )
+    shared = Path(request.config.rootpath).parent / "shared" / "data" / "synthea"
+    if shared.is_dir():
+        shutil.copytree(shared, landing_dir / "synthea")
+    result = materialize(CLINICAL)
+    assert result.success
+    checks = {
+        (c.asset_key.to_user_string(), c.check_name): c.passed
+        for c in result.get_asset_check_evaluations()
+        if c.asset_key.path[0] == "fhir"
+    }
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        resources = {
+            m.resource_type: [
+                json.loads(r)
+                for (r,) in con.execute(f"SELECT resource_json FROM {m.table}").fetchall()
+            ]
+            for m in MAPPINGS
+        }
+        resources["Patient"] = [
+            json.loads(r)
+            for (r,) in con.execute(f"SELECT resource_json FROM {PATIENT_RESOURCES[1]}").fetchall()
+        ]
+    return {"resources": resources, "checks": checks, "synthea": shared.is_dir()}
+
+
+def test_the_whole_record_as_fhir(clinical_record, warehouse_path):
+    """One materialization (about a minute) serves every assertion below."""
+    assert_every_resource_validates_and_references_resolve(clinical_record)
+    assert_codes_carry_their_systems_and_values_their_units(clinical_record)
+    assert_reference_check_fails_on_a_dangling_reference(warehouse_path)
+
+
+def assert_every_resource_validates_and_references_resolve(clinical_record):
+    resources = clinical_record["resources"]
+    assert all(resources[m.resource_type] for m in MAPPINGS), {
+        t: len(r) for t, r in resources.items()
+    }
+    for mapping in MAPPINGS:
+        module = importlib.import_module(f"fhir.resources.R4B.{mapping.resource_type.lower()}")
+        model = getattr(module, mapping.resource_type)
+        for resource in resources[mapping.resource_type]:
+            assert resource["resourceType"] == mapping.resource_type
+            model.model_validate(resource)
+    # Every reference names a resource that exists, checked here independently of the asset
+    # checks, which must agree.
+    known = {f"{t}/{r['id']}" for t, rs in resources.items() for r in rs}
+    pattern = re.compile(r'"reference": ?"([A-Za-z]+/[^"]+)"')
+    references = [
+        ref for rs in resources.values() for r in rs for ref in pattern.findall(json.dumps(r))
+    ]
+    assert references and not [ref for ref in references if ref not in known]
+    assert {ref.split("/")[0] for ref in references} >= {
+        "Patient", "Encounter", "Organization", "Practitioner",
+    }  # fmt: skip
+    assert clinical_record["checks"] and all(clinical_record["checks"].values())
+    encounter_ids = {f"Encounter/{r['id']}" for r in resources["Encounter"]}
+    assert all(c["encounter"]["reference"] in encounter_ids for c in resources["Condition"])
+
+
+def assert_codes_carry_their_systems_and_values_their_units(clinical_record):
+    resources = clinical_record["resources"]
+    for resource_type, (member, system) in CODE_SYSTEMS.items():
+        for resource in resources[resource_type]:
+            concept = (
+                resource[member][0] if isinstance(resource[member], list) else resource[member]
+            )
+            assert concept["coding"][0]["system"] == system, resource
+            assert concept["coding"][0]["code"]
+    quantities = [o["valueQuantity"] for o in resources["Observation"] if "valueQuantity" in o]
+    assert quantities and all(
+        q["system"] == "http://unitsofmeasure.org" and q["code"] == q["unit"]
+        for q in quantities
+        if "unit" in q
+    )
+    assert {q["code"] for q in quantities if "code" in q} >= {"cm", "kg", "mm[Hg]"}
+    assert any("valueString" in o for o in resources["Observation"])  # survey answers
+    profiles = {
+        r["resourceType"]: r["meta"]["profile"][0]
+        for rs in resources.values()
+        for r in rs
+        if "meta" in r
+    }
+    assert profiles["Encounter"].endswith("us-core-encounter")
+    assert profiles["AllergyIntolerance"].endswith("us-core-allergyintolerance")
+
+
+def assert_reference_check_fails_on_a_dangling_reference(warehouse_path):
+    from fhir_assets.clinical.assets import BY_TYPE, unresolved_references
+    from resources import local_warehouse
+
+    mapping = BY_TYPE["Condition"]
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute(
+            f"DELETE FROM {BY_TYPE['Encounter'].table} WHERE id IN (SELECT encounter_id FROM {mapping.table} LIMIT 1)"
+        )
+    with local_warehouse().session() as session:
+        missing = unresolved_references(session, mapping)
+    assert missing and all(ref.startswith("Encounter/") for _, ref in missing)
