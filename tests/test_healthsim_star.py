@@ -71,9 +71,22 @@ def test_star_schema_shape(star):
         "+ (SELECT count(*) FROM analytics.dim_facility WHERE facility_key = -1) "
         "+ (SELECT count(*) FROM analytics.dim_diagnosis WHERE diagnosis_key = -1) "
         "+ (SELECT count(*) FROM analytics.dim_procedure WHERE procedure_key = -1) "
-        "+ (SELECT count(*) FROM analytics.dim_medication WHERE medication_key = -1)",
+        "+ (SELECT count(*) FROM analytics.dim_medication WHERE medication_key = -1) "
+        "+ (SELECT count(*) FROM analytics.dim_provider WHERE provider_key = -1) "
+        "+ (SELECT count(*) FROM analytics.dim_payer WHERE payer_key = -1)",
     )
-    assert unknowns == [(7,)]
+    assert unknowns == [(9,)]
+    linked = query(
+        star,
+        "SELECT count(*) FILTER (provider_key > 0), count(*) FILTER (payer_key > 0), count(*) "
+        "FROM analytics.fact_encounters",
+    )[0]
+    assert linked[0] == linked[2] and linked[1] == linked[2]  # every encounter's provider, payer
+    observations = query(
+        star,
+        "SELECT count(*), count(value_numeric), count(DISTINCT units) FROM analytics.fact_observations",
+    )[0]
+    assert observations[0] > 0 and observations[1] > 0 and observations[2] >= 3
     bands = {b for (b,) in query(star, "SELECT DISTINCT age_band FROM analytics.dim_patient")}
     assert bands <= {"0-17", "18-34", "35-49", "50-64", "65+", "Unknown"} and len(bands) >= 4
     (readmissions, deaths, inpatient_los) = query(

@@ -31,6 +31,8 @@ DIMENSION_KEYS: Mapping[str, str] = {
     "dim_diagnosis": "diagnosis_key",
     "dim_procedure": "procedure_key",
     "dim_medication": "medication_key",
+    "dim_provider": "provider_key",
+    "dim_payer": "payer_key",
 }
 
 
@@ -90,6 +92,7 @@ STAR_TABLES: tuple[StarTable, ...] = (
             "healthsim.claims",
             "healthsim.procedures",
             "healthsim.medications",
+            "healthsim.observations",
         ),
     ),
     StarTable(
@@ -126,14 +129,27 @@ STAR_TABLES: tuple[StarTable, ...] = (
         reads=("healthsim.medications",),
     ),
     StarTable(
+        "dim_provider",
+        "Clinicians (providers) with gender, speciality and the care organization they work at.",
+        reads=("healthsim.providers",),
+    ),
+    StarTable(
+        "dim_payer",
+        "Payers of encounters: Medicare, Medicaid, commercial plans and no insurance.",
+        reads=("healthsim.payers",),
+    ),
+    StarTable(
         "fact_encounters",
-        "One row per encounter: patient, facility, county, dates, class, length of stay, "
+        "One row per encounter: patient, facility, provider, payer, county, dates, class, "
+        "length of stay, "
         "30-day readmission flag (on the index inpatient stay), mortality flag (death during "
         "or within 30 days after) and costs.",
         reads=("healthsim.encounters",),
         references={
             **_WHO_AND_WHERE,
             "reason_diagnosis_key": "dim_diagnosis",
+            "provider_key": "dim_provider",
+            "payer_key": "dim_payer",
             "start_date_key": "dim_date",
             "end_date_key": "dim_date",
         },
@@ -190,6 +206,15 @@ STAR_TABLES: tuple[StarTable, ...] = (
         },
         date_key="start_date_key",
         amounts=("total_cost", "payer_coverage"),
+    ),
+    StarTable(
+        "fact_observations",
+        "One row per observation (vital signs, laboratory results, survey answers): patient, "
+        "facility, county, date, LOINC code, and the numeric value with its UCUM unit or the "
+        "text answer.",
+        reads=("healthsim.observations", "healthsim.encounters"),
+        references={**_WHO_AND_WHERE, "observation_date_key": "dim_date"},
+        date_key="observation_date_key",
     ),
 )
 

@@ -8,6 +8,7 @@ WITH dates AS (
     UNION ALL SELECT CAST(service_at AS DATE) FROM healthsim.claims
     UNION ALL SELECT CAST(start_at AS DATE) FROM healthsim.procedures
     UNION ALL SELECT CAST(start_at AS DATE) FROM healthsim.medications
+    UNION ALL SELECT CAST(observed_at AS DATE) FROM healthsim.observations
 ),
 bounds AS (
     SELECT coalesce(min(d), DATE '2000-01-01') AS first_day, coalesce(max(d), DATE '2000-01-01') AS last_day

@@ -16,6 +16,8 @@ SELECT
     coalesce(f.facility_key, -1) AS facility_key,
     coalesce(p.geography_key, -1) AS geography_key,
     coalesce(dx.diagnosis_key, -1) AS reason_diagnosis_key,
+    coalesce(pr.provider_key, -1) AS provider_key,
+    coalesce(py.payer_key, -1) AS payer_key,
     coalesce(CAST(strftime(CAST(e.start_at AS DATE), '%Y%m%d') AS INTEGER), -1) AS start_date_key,
     coalesce(CAST(strftime(CAST(e.stop_at AS DATE), '%Y%m%d') AS INTEGER), -1) AS end_date_key,
     e.encounter_class,
@@ -40,3 +42,5 @@ LEFT JOIN inpatient AS i ON i.encounter_id = e.encounter_id
 LEFT JOIN analytics.dim_patient AS p ON p.patient_id = e.patient_id
 LEFT JOIN analytics.dim_facility AS f ON f.organization_id = e.organization_id
 LEFT JOIN analytics.dim_diagnosis AS dx ON dx.diagnosis_code = e.reason_code
+LEFT JOIN analytics.dim_provider AS pr ON pr.provider_id = e.provider_id
+LEFT JOIN analytics.dim_payer AS py ON py.payer_id = e.payer_id
