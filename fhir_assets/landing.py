@@ -363,7 +363,8 @@ def raw_select_sql(registered: RegisteredFile) -> str:
             "address": "address",
             "city": "city",
             "state": "coalesce(state_usps, state_raw)",
-            "postal_code": "postal_code",
+            # The raw ZIP: patient_data.sql applies the same rule and counts its issue.
+            "postal_code": "zip_raw",
             "race": "race",
             "ethnicity": "ethnicity",
             "upstream_reject": "reject_reason || coalesce(': ' || reject_detail, '')",

@@ -42,7 +42,9 @@ def built_star(tmp_path_factory) -> Path:
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     star_checks = [e for e in evaluations if e.asset_key.path[0] == "analytics"]
-    assert len(star_checks) == 3 * len(checks.FACT_SOURCES) and all(e.passed for e in star_checks)
+    assert len(star_checks) == len(checks.RULES) * len(checks.FACT_SOURCES) and all(
+        e.passed for e in star_checks
+    )
     return root / "warehouse.duckdb"
 
 
@@ -157,8 +159,20 @@ def test_date_key_check_fails_on_unknown_date(star):
     assert not result.passed and result.metadata["rows_without_date"].value == 1
 
 
+def test_unknown_patient_and_facility_checks(star):
+    """Damage 3 of issue 14: 45% of fact_diagnoses on patient -1 passed every check."""
+    assert _evaluate("patient_known", "fact_diagnoses").passed
+    assert _evaluate("unknown_facility_share", "fact_diagnoses").passed
+    _execute(star, "UPDATE analytics.fact_diagnoses SET patient_key = -1 WHERE rowid % 2 = 0")
+    result = _evaluate("patient_known", "fact_diagnoses")
+    assert not result.passed and result.metadata["unknown_patient_rows"].value > 0
+    _execute(star, "UPDATE analytics.fact_diagnoses SET facility_key = -1 WHERE rowid % 2 = 0")
+    result = _evaluate("unknown_facility_share", "fact_diagnoses")
+    assert not result.passed and result.metadata["unknown_facility_share"].value > 0.4
+
+
 def test_every_check_has_a_failing_case(star):
-    """Break each fact in all three ways; every check of every fact must then fail."""
+    """Break each fact in every way; every check of every fact must then fail."""
     for fact, date_key in checks.FACT_DATE_KEYS.items():
         amount_column = (checks.RECONCILED_AMOUNTS[fact] or (None,))[0]
         first_fk = next(iter(checks.FACT_FOREIGN_KEYS[fact]))
@@ -174,5 +188,7 @@ def test_every_check_has_a_failing_case(star):
             )
         else:
             _execute(star, f"DELETE FROM analytics.{fact} WHERE rowid = 1")
+        _execute(star, f"UPDATE analytics.{fact} SET patient_key = -1 WHERE rowid = 2")
+        _execute(star, f"UPDATE analytics.{fact} SET facility_key = -1 WHERE rowid % 5 = 0")
         for rule in checks.RULES:
             assert not _evaluate(rule, fact).passed, (fact, rule)

@@ -91,6 +91,7 @@ SELECT
     zip_code,
     zip_plus4,
     postal_code,
+    zip_raw,
     zip_issue,
     zip_state_issue,
     latitude,

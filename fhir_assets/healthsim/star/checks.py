@@ -1,4 +1,5 @@
-"""Checks of the star schema: keys resolve, totals reconcile, every fact row has its date.
+"""Checks of the star schema: keys resolve, totals reconcile, every fact row has its date,
+no row on the unknown patient, few rows on the unknown facility.
 
 Each rule is an ``evaluate_*`` function over a ``WarehouseSession`` (tested directly on a
 deliberately broken warehouse) wrapped by a blocking Dagster asset check.
@@ -62,6 +63,41 @@ def evaluate_date_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckRes
     )
 
 
+#: The largest share of a fact's rows that may sit on the unknown facility (-1).
+MAX_UNKNOWN_FACILITY_SHARE = 0.05
+
+
+def evaluate_known_patients(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+    """No fact row points at the unknown patient (-1): clinical rows whose patient is missing
+    or rejected are quarantined in the canonical ``*_rejected`` tables, never loaded."""
+    total, unknown = session.fetch_rows(
+        f"SELECT count(*), count(CASE WHEN patient_key = -1 OR patient_key IS NULL THEN 1 END) "
+        f"FROM analytics.{fact}"
+    )[0]
+    return dg.AssetCheckResult(
+        passed=int(unknown) == 0,
+        metadata={"rows": int(total), "unknown_patient_rows": int(unknown)},
+    )
+
+
+def evaluate_unknown_facilities(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+    """The share of rows on the unknown facility (-1) is reported and at most the bound."""
+    total, unknown = session.fetch_rows(
+        f"SELECT count(*), count(CASE WHEN facility_key = -1 OR facility_key IS NULL THEN 1 END) "
+        f"FROM analytics.{fact}"
+    )[0]
+    share = int(unknown) / int(total) if total else 0.0
+    return dg.AssetCheckResult(
+        passed=share <= MAX_UNKNOWN_FACILITY_SHARE,
+        metadata={
+            "rows": int(total),
+            "unknown_facility_rows": int(unknown),
+            "unknown_facility_share": dg.MetadataValue.float(round(share, 4)),
+            "max_share": dg.MetadataValue.float(MAX_UNKNOWN_FACILITY_SHARE),
+        },
+    )
+
+
 RULES: dict[str, tuple[Callable[[WarehouseSession, str], dg.AssetCheckResult], str]] = {
     "foreign_keys_resolve": (
         evaluate_foreign_keys,
@@ -72,11 +108,19 @@ RULES: dict[str, tuple[Callable[[WarehouseSession, str], dg.AssetCheckResult], s
         "Row count and amounts equal the canonical table's, to the cent.",
     ),
     "date_key_present": (evaluate_date_keys, "No fact row without its date key."),
+    "patient_known": (
+        evaluate_known_patients,
+        "No row points at the unknown patient (-1): orphans are quarantined upstream.",
+    ),
+    "unknown_facility_share": (
+        evaluate_unknown_facilities,
+        f"At most {MAX_UNKNOWN_FACILITY_SHARE:.0%} of rows on the unknown facility (-1).",
+    ),
 }
 
 
 def build_fact_checks(fact: str) -> dg.AssetChecksDefinition:
-    """The three rules on one fact as ONE step (one process start instead of three)."""
+    """The rules on one fact as ONE step (one process start instead of one per rule)."""
     key = dg.AssetKey(["analytics", fact])
     specs = [
         dg.AssetCheckSpec(name=rule, asset=key, blocking=True, description=description)

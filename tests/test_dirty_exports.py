@@ -1,0 +1,258 @@
+"""Issue 14: real exports with real damage. One test per damage; each failed before the fix.
+
+The clean base is the HealthSim generator's Synthea-layout export (always available) or the
+real Synthea sample in ../shared (skipped cleanly without it); tests/dirty_corpus.py
+applies the damage. Totals are conserved: loaded + quarantined = data rows in the files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import dirty_corpus as dirty
+from tests.test_healthsim_support import install_geography, query
+
+PATIENT_LOAD = "key:fhir/patient_data or key:fhir/fhir_patients or key:healthsim/patients"
+CLINICAL = (
+    "key:healthsim/patients or key:healthsim/encounters or key:healthsim/conditions "
+    "or key:healthsim/organizations"
+)
+HEALTHSIM_ENTITIES = ("patients", "encounters", "conditions", "claims", "medications", "procedures")
+
+
+def synthea_export(landing_dir: Path, sample_sources, patients: int = 40) -> Path:
+    """The generator's Synthea-layout export moved to data/landing/synthea (both pipelines)."""
+    written = sample_sources("healthsim", healthsim_patients=patients)
+    target = landing_dir / "synthea"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in written["healthsim"]:
+        shutil.move(str(path), target / path.name)
+    return target
+
+
+@pytest.fixture
+def export(landing_dir, sample_sources, warehouse_path) -> Path:
+    install_geography(warehouse_path)
+    return synthea_export(landing_dir, sample_sources)
+
+
+def fhir_vs_healthsim(warehouse_path: Path) -> list[tuple]:
+    return query(
+        warehouse_path,
+        "SELECT h.patient_id, f.patient_id, f.birth_date = h.birth_date, "
+        "f.deceased_date IS NOT DISTINCT FROM h.death_date, "
+        "f.postal_code IS NOT DISTINCT FROM h.zip_code, f.address_line = h.address "
+        "FROM healthsim.patients h FULL JOIN "
+        "(SELECT * FROM fhir.patient_data WHERE reject_reason IS NULL) f USING (patient_id)",
+    )
+
+
+def test_spreadsheet_resave_gives_the_same_patients_everywhere(export, materialize, warehouse_path):
+    """Damages 1 and 2: the same re-saved file gave different ZIPs, and 1,000 vs 0 patients."""
+    damage = dirty.resave_in_spreadsheet(export / "patients.csv")
+    assert materialize(PATIENT_LOAD).success
+    pairs = fhir_vs_healthsim(warehouse_path)
+    assert len(pairs) == len(damage.touched)
+    assert all(h is not None and f is not None and all(same) for h, f, *same in pairs), pairs
+    loaded = dict(
+        (pid, (str(b), str(d) if d else "", z or "", str(e)))
+        for pid, b, d, z, e in query(
+            warehouse_path,
+            "SELECT patient_id, birth_date, death_date, zip_code, healthcare_expenses "
+            "FROM healthsim.patients",
+        )
+    )
+    deceased = 0
+    for pid, original in damage.touched.items():
+        birth, death, zip_code, expenses = loaded[pid]
+        assert birth == original["BIRTHDATE"]
+        assert death == original["DEATHDATE"]
+        deceased += bool(death)
+        assert zip_code == original["ZIP"]  # leading zeros restored
+        assert abs(float(expenses) - float(original["HEALTHCARE_EXPENSES"])) < 0.01
+    assert deceased > 0
+    assert any(z.startswith("0") for _, _, _, z, _ in [(p, *v) for p, v in loaded.items()])
+
+
+def test_real_synthea_resaved_loads_the_same(shared_dir, landing_dir, materialize, warehouse_path):
+    install_geography(warehouse_path)
+    target = landing_dir / "synthea"
+    target.mkdir(parents=True)
+    shutil.copy(shared_dir / "data" / "synthea" / "patients.csv", target / "patients.csv")
+    damage = dirty.resave_in_spreadsheet(target / "patients.csv")
+    assert materialize(PATIENT_LOAD).success
+    pairs = fhir_vs_healthsim(warehouse_path)
+    assert len(pairs) == len(damage.touched) == 27
+    assert all(all(same) for _, _, *same in pairs)
+    zips = dict(query(warehouse_path, "SELECT patient_id, zip_code FROM healthsim.patients"))
+    assert zips["bdf24b75-bb30-509a-58ae-03a793239a32"] == "01013"
+
+
+def test_orphan_clinical_rows_are_quarantined(export, materialize, warehouse_path):
+    """Damage 3: conditions of rejected or absent patients loaded onto patient -1."""
+    dirty.corrupt_values(export / "patients.csv", {0: {"BIRTHDATE": "someday"}})
+    orphans = dirty.append_orphans(
+        export / "conditions.csv",
+        0,
+        {"PATIENT": "00000000-0000-0000-0000-{index:012d}"},
+        count=5,
+    )
+    assert materialize(CLINICAL).success
+    reasons = query(
+        warehouse_path,
+        "SELECT reject_reason FROM healthsim.conditions_rejected",
+    )
+    rejected_patient = query(warehouse_path, "SELECT count(*) FROM healthsim.patients_rejected")[0][
+        0
+    ]
+    assert rejected_patient == 1
+    assert sum("is not a loaded patient" in r for (r,) in reasons) >= orphans.added + 1
+    (unknown,) = query(
+        warehouse_path,
+        "SELECT count(*) FROM healthsim.conditions c WHERE NOT EXISTS "
+        "(SELECT 1 FROM healthsim.patients p WHERE p.patient_id = c.patient_id)",
+    )[0]
+    assert unknown == 0
+
+
+def test_short_rows_are_quarantined_with_their_line(
+    export, landing_dir, materialize, warehouse_path
+):
+    """Damage 4: one short row failed the whole load with 'Error when sniffing file'."""
+    lines_before = dirty.data_rows(export / "patients.csv")
+    dirty.append_short_rows(export / "patients.csv", count=2)
+    generic = landing_dir / "patients"
+    dirty.file_without_columns(
+        generic / "extract.csv",
+        ["patient_id", "birth_date", "gender"],
+        [["G1", "1990-01-01", "F"], ["G2", "1991-02-02"], ["G3", "1992-03-03", "M"]],
+    )
+    assert materialize(PATIENT_LOAD).success
+    fhir = query(
+        warehouse_path,
+        "SELECT source_file, reject_reason, reject_detail FROM fhir.patient_data "
+        "WHERE reject_reason = 'malformed_row' ORDER BY 1, 3",
+    )
+    assert [(f, d.split(":")[0]) for f, _, d in fhir] == [
+        ("extract.csv", "line 3"),
+        ("patients.csv", f"line {lines_before + 2}"),
+        ("patients.csv", f"line {lines_before + 3}"),
+    ]
+    healthsim = query(
+        warehouse_path,
+        "SELECT reject_reason FROM healthsim.patients_rejected ORDER BY 1",
+    )
+    assert [r.split(":")[0] for (r,) in healthsim] == [
+        f"malformed CSV row at line {lines_before + 2}",
+        f"malformed CSV row at line {lines_before + 3}",
+    ]
+    ids = {r for (r,) in query(warehouse_path, "SELECT id FROM fhir.fhir_patients")}
+    assert {"G1", "G3"} <= ids and "G2" not in ids
+    # Conservation, per source: loaded + quarantined = data lines in the file.
+    (loaded, rejected) = query(
+        warehouse_path,
+        "SELECT (SELECT count(*) FROM healthsim.patients), "
+        "(SELECT count(*) FROM healthsim.patients_rejected)",
+    )[0]
+    assert loaded + rejected == dirty.data_rows(export / "patients.csv")
+
+
+def test_workbook_lookup_sheet_and_contract(landing_dir, materialize, warehouse_path):
+    """Damage 5: a code table on the first sheet became two Patients; a CSV without
+    birth_date and gender loaded without a word."""
+    folder = landing_dir / "patients"
+    folder.mkdir(parents=True)
+    dirty.lookup_first_workbook(
+        folder / "registry.xlsx",
+        ["patient_id", "first_name", "birth_date", "gender"],
+        [["X1", "Ada", "1970-01-01", "F"], ["X2", "Bo", "1971-01-01", "M"]],
+    )
+    dirty.lookup_only_workbook(folder / "codes.xlsx")
+    dirty.file_without_columns(folder / "names.csv", ["patient_id", "first_name"], [["N1", "Al"]])
+    assert materialize("key:fhir/patient_data or key:fhir/fhir_patients").success
+    ids = sorted(r for (r,) in query(warehouse_path, "SELECT id FROM fhir.fhir_patients"))
+    assert ids == ["X1", "X2"]
+    refused = dict(
+        query(warehouse_path, "SELECT file_name, message FROM fhir.rejected_files ORDER BY 1")
+    )
+    assert set(refused) == {"codes.xlsx", "names.csv"}
+    assert "missing required column(s) birth_date, gender" in refused["names.csv"]
+    assert "columns found: patient_id, first_name" in refused["names.csv"]
+    assert "codes (id, description)" in refused["codes.xlsx"]
+
+
+def test_corrupted_numbers_and_zips_are_recorded(export, materialize, warehouse_path):
+    """Damage 6: corrupted numbers became NULL without a reason, 0 ZIPs became 00000."""
+    _, rows = dirty.read_rows(export / "patients.csv")
+    # Los Angeles coordinates on a row of another state (Boston's if the row is Californian).
+    elsewhere = (
+        {"LAT": "42.3601", "LON": "-71.0589"}
+        if rows[3]["STATE"] == "California"
+        else {"LAT": "34.0522", "LON": "-118.2437"}
+    )
+    damage = dirty.corrupt_values(
+        export / "patients.csv",
+        {
+            0: {"ZIP": "0", "LAT": "40,7x"},
+            1: {"ZIP": "00000", "HEALTHCARE_COVERAGE": "1.234 USD"},
+            2: {"ZIP": "n/a", "HEALTHCARE_EXPENSES": "1,234"},
+            3: elsewhere,
+        },
+    )
+    assert materialize(f"{PATIENT_LOAD} or key:fhir/data_quality_report").success
+    issues = dict(query(warehouse_path, "SELECT patient_id, field_issues FROM healthsim.patients"))
+    ids = list(damage.touched)
+    assert "ZIP zero ZIP [0]" in issues[ids[0]] and "LAT not a number [40,7x]" in issues[ids[0]]
+    assert "ZIP zero ZIP [00000]" in issues[ids[1]]
+    assert "HEALTHCARE_COVERAGE not a number [1.234 USD]" in issues[ids[1]]
+    assert "ZIP not numeric [n/a]" in issues[ids[2]]
+    assert "HEALTHCARE_EXPENSES ambiguous thousands separator [1,234]" in issues[ids[2]]
+    assert "LAT/LON not in state" in issues[ids[3]]
+    zips = query(
+        warehouse_path,
+        "SELECT count(*) FROM healthsim.patients WHERE zip_code = '00000'",
+    )[0][0]
+    assert zips == 0
+    # The FHIR quality report counts the unusable ZIPs with their reason.
+    report = query(
+        warehouse_path,
+        "SELECT zip_zero, zip_not_numeric FROM fhir.data_quality_report WHERE scope = 'overall'",
+    )
+    assert report == [(2, 1)]
+
+
+def test_empty_files_are_refused_and_the_rest_loads(
+    export, landing_dir, materialize, warehouse_path
+):
+    """Damage 7: an empty patient CSV got a misleading error."""
+    dirty.empty_file(landing_dir / "patients" / "empty.csv")
+    dirty.file_without_columns(
+        landing_dir / "patients" / "ok.csv",
+        ["patient_id", "birth_date", "gender"],
+        [["E1", "1990-01-01", "F"]],
+    )
+    assert materialize("key:fhir/patient_data or key:fhir/fhir_patients").success
+    refused = query(warehouse_path, "SELECT file_name, reason FROM fhir.rejected_files")
+    assert refused == [("empty.csv", "empty file (no header, no rows)")]
+    assert "E1" in {r for (r,) in query(warehouse_path, "SELECT id FROM fhir.fhir_patients")}
+
+
+def test_totals_are_conserved_per_source(export, materialize, warehouse_path):
+    """loaded + quarantined = data rows in the files, for every HealthSim entity."""
+    dirty.resave_in_spreadsheet(export / "encounters.csv", money_columns=("TOTAL_CLAIM_COST",))
+    dirty.append_short_rows(export / "conditions.csv", delimiter=",")
+    dirty.append_orphans(export / "procedures.csv", 0, {"ENCOUNTER": "nope-{index}"}, count=3)
+    selection = " or ".join(f"key:healthsim/{e}" for e in HEALTHSIM_ENTITIES)
+    assert materialize(selection).success
+    for entity in HEALTHSIM_ENTITIES:
+        loaded, rejected = query(
+            warehouse_path,
+            f"SELECT (SELECT count(*) FROM healthsim.{entity}), "
+            f"(SELECT count(*) FROM healthsim.{entity}_rejected)",
+        )[0]
+        assert loaded + rejected == dirty.data_rows(export / f"{entity}.csv"), entity
+    # The re-saved encounters (semicolons, M/D/YYYY H:MM) still load.
+    assert query(warehouse_path, "SELECT count(*) FROM healthsim.encounters")[0][0] > 0
