@@ -16,8 +16,13 @@ from fhir_assets.export import EXPORT_DIR_ENV_VAR, default_export_root, export_b
     default=None,
     help=f"Export root (default ${EXPORT_DIR_ENV_VAR} or data/exports/fhir).",
 )
-def fhir_export(out: Path | None) -> None:
-    """Write Patient.ndjson, OperationOutcome.ndjson, Patient.parquet and manifest.json."""
+@click.option(
+    "--group",
+    default=None,
+    help="A saved HealthSim scenario (name or id): export only its patients' resources.",
+)
+def fhir_export(out: Path | None, group: str | None) -> None:
+    """A FHIR Bulk Data export: <Type>.ndjson and .parquet per resource type, and a manifest."""
     from resources import PlatformConfigError, build_resources
 
     try:
@@ -26,7 +31,7 @@ def fhir_export(out: Path | None) -> None:
         raise click.ClickException(str(exc)) from exc
     with warehouse.session() as session:
         try:
-            folder, manifest = export_bulk(session, out or default_export_root())
+            folder, manifest = export_bulk(session, out or default_export_root(), group=group)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"{folder}")

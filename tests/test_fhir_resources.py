@@ -66,11 +66,56 @@ def clinical_record(sample_sources, materialize, landing_dir, warehouse_path, re
     return {"resources": resources, "checks": checks, "synthea": shared.is_dir()}
 
 
-def test_the_whole_record_as_fhir(clinical_record, warehouse_path):
+def test_the_whole_record_as_fhir(clinical_record, warehouse_path, tmp_path):
     """One materialization (about a minute) serves every assertion below."""
     assert_every_resource_validates_and_references_resolve(clinical_record)
     assert_codes_carry_their_systems_and_values_their_units(clinical_record)
+    assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path)
     assert_reference_check_fails_on_a_dangling_reference(warehouse_path)
+
+
+def assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path):
+    from fhir_assets.export import export_bulk
+    from fhir_assets.healthsim.scenarios.capture import capture_patients
+    from fhir_assets.healthsim.scenarios.store import ScenarioStore
+    from resources import local_warehouse
+
+    resources = clinical_record["resources"]
+    with local_warehouse().session() as session:
+        folder, manifest = export_bulk(session, tmp_path / "system")
+        counts = {entry["type"]: entry["count"] for entry in manifest["output"]}
+        assert manifest["request"].endswith("$export") and manifest["requiresAccessToken"] is False
+        for mapping in MAPPINGS:
+            assert counts[mapping.resource_type] == len(resources[mapping.resource_type])
+            lines = (folder / f"{mapping.resource_type}.ndjson").read_text().splitlines()
+            assert [json.loads(line) for line in lines] == sorted(
+                resources[mapping.resource_type], key=lambda r: r["id"]
+            )
+            assert (folder / f"{mapping.resource_type}.parquet").is_file()
+        assert counts["Patient"] >= len(resources["Patient"])
+        # A group: two patients saved as a scenario; only they and what they point at.
+        members = sorted(r["subject"]["reference"][8:] for r in resources["Encounter"])[:1]
+        members += [r["id"] for r in resources["Patient"] if r["id"] not in members][:1]
+        ScenarioStore(session).save("export-group", capture_patients(session, members))
+        group_folder, group_manifest = export_bulk(
+            session, tmp_path / "group", group="export-group"
+        )
+    assert group_manifest["request"].endswith("Group/export-group/$export")
+    exported = {
+        entry["type"]: [
+            json.loads(line)
+            for line in (group_folder / f"{entry['type']}.ndjson").read_text().splitlines()
+        ]
+        for entry in group_manifest["output"]
+    }
+    assert sorted(r["id"] for r in exported["Patient"]) == sorted(members)
+    assert exported["Encounter"] and len(exported["Encounter"]) < len(resources["Encounter"])
+    pattern = re.compile(r'"reference": ?"([A-Za-z]+/[^"]+)"')
+    present = {f"{t}/{r['id']}" for t, rs in exported.items() for r in rs}
+    for kind, rs in exported.items():
+        for resource in rs:
+            for ref in pattern.findall(json.dumps(resource)):
+                assert ref in present, (kind, ref)  # the group export is self-contained
 
 
 def assert_every_resource_validates_and_references_resolve(clinical_record):

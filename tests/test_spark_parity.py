@@ -28,7 +28,7 @@ pytest_plugins = ["tests.spark_server"]
 # about 3-4 minutes on a quiet 2-core machine, much more when the machine is shared.
 pytestmark = pytest.mark.timeout(1800)
 
-PARITY_GROUPS = ("reference", "fhir", "healthsim", "analytics", "directory")
+PARITY_GROUPS = ("reference", "fhir", "fhir_clinical", "healthsim", "analytics", "directory")
 #: Assets that cannot run on Spark today, with the construct that stops them.
 NOT_PORTABLE: dict[str, str] = {}
 SAMPLE = {"scale": 0.05, "patients": 200, "healthsim_patients": 20}

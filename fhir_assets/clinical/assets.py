@@ -28,7 +28,7 @@ from resources.publish import (
 )
 from resources.sql_files import load_sql
 
-FHIR_RESOURCES = WarehouseAssets(group_name="fhir", owners=["team:fhir"])
+FHIR_RESOURCES = WarehouseAssets(group_name="fhir_clinical", owners=["team:fhir"])
 
 #: The Patient resources the clinical resources point at (HealthSim patients, one mapping).
 PATIENT_RESOURCES = (
