@@ -20,6 +20,7 @@ from fhir_assets.views.cli import view as sof_view
 from narr_platform import sample_data
 from reference_assets.cli import reference_check
 from resources.deployment import PlatformConfigError
+from resources.landing import DEFAULT_LANDING_DIR, LANDING_DIR_ENV_VAR
 from schedules.cli import OPERATIONS_COMMANDS
 
 
@@ -31,7 +32,17 @@ def main() -> None:
 
 @main.command("sample-data")
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("data/landing"), show_default=True
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Landing folder [default: $PLATFORM_LANDING_DIR, else data/landing: where the "
+    "platform reads].",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write even if the landing folders hold files sample-data did not write "
+    "(same-named files are replaced, the others kept).",
 )
 @click.option(
     "--scale", type=float, default=1.0, show_default=True, help="Multiplies the directory size."
@@ -48,7 +59,8 @@ def main() -> None:
 @click.option("--healthsim-patients", type=int, default=1_000, show_default=True)
 @click.option("--only", multiple=True, help="Generate only these sources (repeatable).")
 def sample_data_command(
-    out: Path,
+    out: Path | None,
+    force: bool,
     scale: float,
     seed: int,
     patients: int,
@@ -56,7 +68,13 @@ def sample_data_command(
     healthsim_patients: int,
     only: tuple[str, ...],
 ) -> None:
-    """Write deterministic sample source files into OUT/<source>/."""
+    """Write deterministic sample source files into OUT/<source>/.
+
+    Only files sample-data wrote before (its manifest) are replaced; a folder holding
+    anything else is refused, naming the files, unless --force.
+    """
+    if out is None:
+        out = Path(os.environ.get(LANDING_DIR_ENV_VAR) or DEFAULT_LANDING_DIR)
     request = sample_data.SampleDataRequest(
         out=out.resolve(),
         seed=seed,
@@ -66,7 +84,7 @@ def sample_data_command(
         healthsim_patients=healthsim_patients,
     )
     try:
-        written = sample_data.generate(request, only)
+        written = sample_data.generate(request, only, force=force)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     for source, paths in written.items():

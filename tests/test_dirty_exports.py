@@ -256,3 +256,40 @@ def test_totals_are_conserved_per_source(export, materialize, warehouse_path):
         assert loaded + rejected == dirty.data_rows(export / f"{entity}.csv"), entity
     # The re-saved encounters (semicolons, M/D/YYYY H:MM) still load.
     assert query(warehouse_path, "SELECT count(*) FROM healthsim.encounters")[0][0] > 0
+
+
+def test_sample_data_never_touches_a_users_export(landing_dir, monkeypatch, tmp_path):
+    """Damage 10: sample-data overwrote the user's patients.csv, left their other files
+    beside the sample's, and wrote to data/landing whatever PLATFORM_LANDING_DIR said."""
+    from click.testing import CliRunner
+
+    from narr_platform.cli import main
+    from narr_platform.sample_data import MANIFEST_NAME
+
+    user = landing_dir / "synthea"
+    user.mkdir(parents=True)
+    (user / "patients.csv").write_text("Id,BIRTHDATE\nmine,2000-01-01\n")
+    (user / "notes.txt").write_text("my export\n")
+    monkeypatch.chdir(tmp_path)  # the default must not be ./data/landing
+    runner = CliRunner()
+    refused = runner.invoke(main, ["sample-data", "--only", "synthea"])
+    assert refused.exit_code != 0
+    assert str(user / "patients.csv") in refused.output and "--force" in refused.output
+    assert (user / "patients.csv").read_text() == "Id,BIRTHDATE\nmine,2000-01-01\n"
+    assert not (tmp_path / "data").exists()
+    # Elsewhere (the platform's folder by default) it writes and records what it wrote.
+    other = landing_dir / "healthsim"
+    ok = runner.invoke(main, ["sample-data", "--only", "healthsim", "--healthsim-patients", "5"])
+    assert ok.exit_code == 0, ok.output
+    assert (other / "patients.csv").is_file() and (landing_dir / MANIFEST_NAME).is_file()
+    # Running again replaces only its own files; an edit by a person makes it refuse.
+    again = runner.invoke(main, ["sample-data", "--only", "healthsim", "--healthsim-patients", "5"])
+    assert again.exit_code == 0, again.output
+    with (other / "conditions.csv").open("a") as handle:
+        handle.write("edited by hand\n")
+    edited = runner.invoke(main, ["sample-data", "--only", "healthsim"])
+    assert edited.exit_code != 0 and "conditions.csv" in edited.output
+    # --force writes the sample anyway; the user's other files are never removed.
+    forced = runner.invoke(main, ["sample-data", "--only", "synthea", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (user / "notes.txt").read_text() == "my export\n"
