@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 OUT = Path("/tmp/healthsim-bench")
 SELECTION = (
     "(group:healthsim or group:analytics) and not key:healthsim/scenarios "
+    "and not key:healthsim/readmission_capture "
     "and not key:healthsim/fhir_patients"
 )
 

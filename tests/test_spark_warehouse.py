@@ -217,6 +217,29 @@ def test_pandas_io_manager_counterpart(spark_env):
         assert s.columns("demo.small_frame") == (("code", "string"), ("value", "bigint"))
 
 
+@dg.asset(key=["demo", "nothing_found"])
+def nothing_found() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"entity_id": pd.Series([], dtype="string"), "n": pd.Series([], dtype="int64")}
+    )
+
+
+@dg.asset(key=["demo", "found_count"], ins={"frame": dg.AssetIn(key=["demo", "nothing_found"])})
+def found_count(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"columns": [",".join(frame.columns)], "rows": [len(frame)]})
+
+
+def test_an_empty_frame_goes_through_the_spark_io_manager(spark_env):
+    """Spark cannot infer the types of no rows, so an empty frame (a capture that found no
+    patient) needs its own path; downstream reads it back as an empty frame."""
+    resources = build_resources()
+    result = dg.materialize([nothing_found, found_count], resources=resources)
+    assert result.success
+    with resources["warehouse"].session() as s:
+        assert s.columns("demo.nothing_found") == (("entity_id", "string"), ("n", "bigint"))
+        assert s.fetch_rows("SELECT * FROM demo.found_count") == [("entity_id,n", 0)]
+
+
 def test_duckdb_statement_kinds_are_mapped(spark_env):
     """Transactions, constraints, indexes, UPDATE/DELETE and temp tables run on Parquet."""
     with build_spark_warehouse().session() as s:

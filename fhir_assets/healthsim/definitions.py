@@ -20,6 +20,7 @@ defs = dg.Definitions(
     assets=[
         *canonical.CANONICAL_ASSETS,
         fhir_link.healthsim_fhir_patients,
+        scenario_assets.readmission_capture,
         scenario_assets.healthsim_scenarios,
         *star_assets.STAR_ASSETS,
     ],

@@ -1,15 +1,17 @@
 """The scenario tables as an asset, and the legacy-scenario migration job."""
 
+import json
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from fhir_assets.healthsim.canonical import HEALTHSIM
 from fhir_assets.healthsim.scenarios.capture import capture_patients
 from fhir_assets.healthsim.scenarios.legacy import migrate_legacy_folder
 from fhir_assets.healthsim.scenarios.schema import current_version
-from fhir_assets.healthsim.scenarios.store import ScenarioStore
+from fhir_assets.healthsim.scenarios.store import ScenarioStore, compact_json
 from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 
 #: Landing folder of legacy scenario files (one JSON file per scenario).
@@ -31,40 +33,77 @@ LIMIT 5
 """
 
 
+CAPTURE_KEY = dg.AssetKey(["healthsim", "readmission_capture"])
+CAPTURE_COLUMNS = ("entity_type", "entity_id", "data")
+
+
 @HEALTHSIM.asset(
-    ["healthsim", "scenarios"],
+    CAPTURE_KEY,
     sql=READMITTED_PATIENTS_SQL,
+    # Made in Python (one JSON document per entity) and returned as a DataFrame: the
+    # deployment's IO manager stores it. See docs/architecture.md.
+    kinds=["pandas"],
     deps=[
         dg.AssetKey(["healthsim", t]) for t in ("patients", "encounters", "conditions", "claims")
     ],
     description=(
+        "The capture of the demo scenario: up to five patients readmitted as inpatients within "
+        "30 days of a discharge, and every clinical row of theirs, one row per entity "
+        "(entity_type, entity_id, data = the canonical row as JSON with sorted keys)."
+    ),
+)
+def readmission_capture(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pd.DataFrame:
+    with warehouse.session() as session:
+        patient_ids = [r[0] for r in session.fetch_rows(READMITTED_PATIENTS_SQL)]
+        entities = capture_patients(session, patient_ids) if patient_ids else []
+    context.log.info(f"{len(patient_ids)} readmitted patient(s), {len(entities)} entities")
+    return pd.DataFrame(
+        [(kind, entity_id, compact_json(data)) for kind, entity_id, data in entities],
+        columns=list(CAPTURE_COLUMNS),
+    ).astype("string")
+
+
+@HEALTHSIM.asset(
+    ["healthsim", "scenarios"],
+    ins={"capture": dg.AssetIn(key=CAPTURE_KEY)},
+    description=(
         "Saved scenarios: named, tagged sets of patients and their clinical entities that "
         "analysts reload, export as JSON and share (healthsim.scenarios, scenario_entities, "
         "scenario_tags, at the latest schema_version). Materializing upgrades the tables and "
-        "refreshes the demo scenario of patients readmitted within 30 days."
+        "refreshes the demo scenario from readmission_capture. Built in the engine: analysts "
+        "also save scenarios here from the command line, so no step may overwrite the tables."
     ),
+    code_version="2",  # bump when the demo scenario's name, tags or metadata change
 )
 def healthsim_scenarios(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, warehouse: Warehouse, capture: pd.DataFrame
 ) -> dg.MaterializeResult:
+    entities = [
+        (str(row.entity_type), str(row.entity_id), json.loads(str(row.data)))
+        for row in capture.itertuples(index=False)
+    ]
+    patients = sum(1 for kind, _, _ in entities if kind == "patient")
     with warehouse.session() as session:
         store = ScenarioStore(session)
-        patient_ids = [r[0] for r in session.fetch_rows(READMITTED_PATIENTS_SQL)]
-        if patient_ids:
+        if patients:
             store.save(
                 DEMO_SCENARIO,
-                capture_patients(session, patient_ids),
+                entities,
                 description="Patients with an inpatient readmission within 30 days of discharge.",
                 metadata={"built_by": "healthsim/scenarios"},
                 tags=["demo", "readmission"],
                 replace=True,
             )
-            context.log.info(f"Saved {DEMO_SCENARIO} with {len(patient_ids)} patient(s)")
+            context.log.info(f"Saved {DEMO_SCENARIO} with {patients} patient(s)")
         summary = session.summarize("healthsim.scenarios")
-        entities = session.row_count("healthsim.scenario_entities")
+        entity_count = session.row_count("healthsim.scenario_entities")
         version = current_version(session)
     return dg.MaterializeResult(
-        metadata={**summary.metadata(), "scenario_entities": entities, "schema_version": version}
+        metadata={
+            **summary.metadata(),
+            "scenario_entities": entity_count,
+            "schema_version": version,
+        }
     )
 
 

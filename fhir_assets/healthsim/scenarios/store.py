@@ -55,7 +55,8 @@ def canonical_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def _compact(data: Any) -> str:
+def compact_json(data: Any) -> str:
+    """One line, sorted keys: how entity data is stored."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -234,7 +235,14 @@ class ScenarioStore:
                 self._delete_rows(scenario_id)
             self.session.execute(
                 f"INSERT INTO {SCHEMA}.scenarios VALUES (?, ?, ?, ?, ?, CAST(? AS JSON))",
-                [scenario_id, name, description, created_at, stamp, _compact(dict(metadata or {}))],
+                [
+                    scenario_id,
+                    name,
+                    description,
+                    created_at,
+                    stamp,
+                    compact_json(dict(metadata or {})),
+                ],
             )
             self._insert_entities(
                 scenario_id, [Entity(t, str(i), d, stamp, stamp) for t, i, d in entities]
@@ -288,7 +296,7 @@ class ScenarioStore:
                         scenario.get("description"),
                         parse_time(scenario["created_at"]),
                         incoming_updated,
-                        _compact(scenario.get("metadata"))
+                        compact_json(scenario.get("metadata"))
                         if scenario.get("metadata") is not None
                         else None,
                     ],
@@ -315,7 +323,7 @@ class ScenarioStore:
                     "WHERE scenario_id = ?",
                     [
                         scenario.get("description"),
-                        _compact(incoming_metadata) if incoming_metadata is not None else None,
+                        compact_json(incoming_metadata) if incoming_metadata is not None else None,
                         scenario_id,
                     ],
                 )
@@ -352,7 +360,7 @@ class ScenarioStore:
                     f"UPDATE {SCHEMA}.scenario_entities SET entity_data = CAST(? AS JSON), updated_at = ? "
                     "WHERE scenario_id = ? AND entity_type = ? AND entity_id = ?",
                     [
-                        _compact(entity.data),
+                        compact_json(entity.data),
                         entity.updated_at,
                         scenario_id,
                         entity.entity_type,
@@ -373,7 +381,7 @@ class ScenarioStore:
                 scenario_id,
                 e.entity_type,
                 e.entity_id,
-                _compact(e.data),
+                compact_json(e.data),
                 e.created_at,
                 e.updated_at,
             ]
