@@ -192,8 +192,8 @@ def test_key_check_fails_on_duplicate_and_missing_keys(sample_sources, materiali
         duplicate = evaluate_key_unique(session, encounters)
         session.execute("UPDATE healthsim.encounters SET encounter_id = NULL WHERE rowid = 0")
         missing = evaluate_key_unique(session, encounters)
-    assert not duplicate.passed and duplicate.metadata["duplicates"].value == 1
-    assert not missing.passed and missing.metadata["missing"].value == 1
+    assert not duplicate.passed and duplicate.metadata["duplicate_keys"].value == 1
+    assert not missing.passed and missing.metadata["rows_with_null_key"].value == 1
 
 
 def test_patients_fail_clearly_without_ref_geography(sample_sources, materialize):

@@ -202,3 +202,32 @@ def test_fhir_truncated_extract_is_not_published(landing_dir, warehouse_path, ma
     _patients_csv(extract, 40)
     assert_published(materialize(selection), warehouse_path, table)
     assert fingerprint(warehouse_path, table) == before
+
+
+# ---- HealthSim: an interrupted copy of the export's encounters file --------------------------
+def test_healthsim_interrupted_copy_is_not_published(
+    landing_dir, warehouse_path, materialize, sample_sources
+):
+    from tests.test_healthsim_support import install_geography
+
+    table = "healthsim.encounters"
+    sample_sources("healthsim", healthsim_patients=4)
+    install_geography(warehouse_path)
+    selection = "key:healthsim/patients or key:healthsim/encounters"
+    assert_published(materialize(selection), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+    assert before[0] >= 10
+
+    encounters = landing_dir / "healthsim" / "encounters.csv"
+    good = encounters.read_bytes()
+    lines = good.splitlines(keepends=True)
+    encounters.write_bytes(b"".join(lines[: 1 + len(lines) // 5]))  # the copy stopped early
+    result = materialize("key:healthsim/encounters", raise_on_error=False)
+    message = assert_not_published(
+        result, warehouse_path, table, before, "row_count_drop", "healthsim/encounters.csv"
+    )
+    assert f"{before[0]} -> " in message
+
+    encounters.write_bytes(good)
+    assert_published(materialize("key:healthsim/encounters"), warehouse_path, table)
+    assert fingerprint(warehouse_path, table) == before

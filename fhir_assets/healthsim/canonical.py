@@ -23,12 +23,19 @@ from fhir_assets.synthea import (
     register_synthea,
     synthea_sql,
 )
-from resources import WAREHOUSE_POOL, LandingZone, Warehouse, WarehouseSession
+from resources import LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
 from resources.contracts import record_rejected_files
 from resources.landing import source_files_metadata
 from resources.normalize import render
-from resources.quality_checks import build_row_count_drop_checks
+from resources.publish import (
+    Audit,
+    AuditContext,
+    audit_specs,
+    audited,
+    key_audit,
+    row_count_drop_audit,
+)
 from resources.sql_files import load_sql
 
 HEALTHSIM = WarehouseAssets(group_name="healthsim", owners=["team:healthsim"])
@@ -127,16 +134,32 @@ ENTITIES = (
 )
 
 
+def key_audits(entity: CanonicalEntity) -> list[Audit]:
+    """The entity's key is present and unique (the shared key rule) and the row-count guard."""
+    return [
+        key_audit(
+            [entity.key_column],
+            name=f"{entity.name}_key_unique",
+            description=f"{entity.key_column} is present and unique in healthsim.{entity.name}.",
+        ),
+        row_count_drop_audit(),
+    ]
+
+
 def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
     table = f"healthsim.{entity.name}"
     rejected_table = f"healthsim.{entity.name}_rejected"
+
+    audits = key_audits(entity)
 
     @HEALTHSIM.asset(
         ["healthsim", entity.name],
         sql=render(load_sql(SQL_PACKAGE, entity.name)),
         deps=[dg.AssetKey.from_user_string(d) for d in entity.deps],
         description=entity.description,
+        check_specs=audit_specs(["healthsim", entity.name], audits),
     )
+    @audited
     def _canonical(
         context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
     ) -> dg.MaterializeResult:
@@ -175,14 +198,19 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                     f"CREATE OR REPLACE TEMP VIEW parsed_{entity.name} AS\n"
                     f"{render(load_sql(SQL_PACKAGE, entity.name))}"
                 )
-                summary = session.create_table_as(
+                published = session.publish(
                     table,
                     f"SELECT * EXCLUDE (reject_reason) FROM parsed_{entity.name} "
                     "WHERE reject_reason IS NULL",
+                    audits,
+                    sources=files,
                 )
+                summary = published.summary
                 rejected = session.create_table_as(
                     rejected_table, quarantine_sql(session, entity.name, read)
                 )
+            except dg.Failure:
+                raise  # a failed audit names its check and files itself
             except Exception as exc:
                 names = ", ".join(str(f) for f in files)
                 raise dg.Failure(f"Could not load {entity.name} from {names}: {exc}") from exc
@@ -209,7 +237,9 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
                 f"{rejected.row_count} {entity.name} row(s) rejected; see {rejected_table}"
             )
         context.log.info(f"Loaded {summary.row_count} {entity.name}: {by_source}")
-        return dg.MaterializeResult(metadata={**summary.metadata(), **extra})
+        return dg.MaterializeResult(
+            metadata={**summary.metadata(), **extra}, check_results=published.check_results
+        )
 
     return _canonical
 
@@ -248,42 +278,10 @@ def quarantine_sql(session: WarehouseSession, entity: str, read: SyntheaRead) ->
 CANONICAL_ASSETS = [build_canonical_asset(e) for e in ENTITIES]
 
 
-def evaluate_key_unique(session: WarehouseSession, entity: CanonicalEntity) -> dg.AssetCheckResult:
-    """The entity's key is present on every row and unique."""
-    total, distinct, missing = session.fetch_rows(
-        f"SELECT count(*), count(DISTINCT {entity.key_column}), "
-        f"count(*) - count({entity.key_column}) FROM healthsim.{entity.name}"
-    )[0]
-    return dg.AssetCheckResult(
-        passed=total == distinct + missing and missing == 0,
-        metadata={
-            "rows": int(total),
-            "duplicates": int(total - missing - distinct),
-            "missing": int(missing),
-        },
-    )
-
-
-def build_key_check(entity: CanonicalEntity) -> dg.AssetChecksDefinition:
-    # One check per table: a multi-asset check spanning dependent tables (claims reads
-    # encounters) with blocking specs gets split by Dagster into pieces and fails.
-    @dg.asset_check(
-        asset=dg.AssetKey(["healthsim", entity.name]),
-        name=f"{entity.name}_key_unique",
-        blocking=True,
-        pool=WAREHOUSE_POOL,
-        description=f"{entity.key_column} is present and unique in healthsim.{entity.name}.",
-    )
-    def _key_unique(warehouse: Warehouse) -> dg.AssetCheckResult:
-        with warehouse.session() as session:
-            return evaluate_key_unique(session, entity)
-
-    return _key_unique
-
-
-KEY_CHECKS = [build_key_check(e) for e in ENTITIES]
-
-#: The shared load-to-load guard (resources.quality_checks) on every canonical table.
-ROW_COUNT_DROP_CHECKS = build_row_count_drop_checks(
-    [dg.AssetKey(["healthsim", e.name]) for e in ENTITIES], blocking=False
-)
+def evaluate_key_unique(
+    session: WarehouseSession, entity: CanonicalEntity, table: str | None = None
+) -> dg.AssetCheckResult:
+    """The entity's key rule on ``table`` (default: the published healthsim table)."""
+    target = table or f"healthsim.{entity.name}"
+    audit = key_audits(entity)[0]
+    return audit.rule(AuditContext(session=session, table=target, published=target))

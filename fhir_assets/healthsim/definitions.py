@@ -25,8 +25,6 @@ defs = dg.Definitions(
         *star_assets.STAR_ASSETS,
     ],
     asset_checks=[
-        *canonical.KEY_CHECKS,
-        *canonical.ROW_COUNT_DROP_CHECKS,
         *star_checks.STAR_CHECKS,
     ],
     jobs=[scenario_assets.healthsim_legacy_scenario_migration],

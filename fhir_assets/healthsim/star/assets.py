@@ -8,9 +8,11 @@ the tables and their relationships are declared once, in ``schema.py``.
 import dagster as dg
 
 from fhir_assets.healthsim.canonical import HEALTHSIM
+from fhir_assets.healthsim.star.checks import FACT_SOURCES, fact_audits
 from fhir_assets.healthsim.star.schema import STAR_TABLES, StarTable
 from resources import Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
+from resources.publish import audit_specs, audited
 from resources.sql_files import load_sql
 
 ANALYTICS = WarehouseAssets(group_name="analytics", owners=HEALTHSIM.owners)
@@ -37,13 +39,16 @@ def register_facility_directory(session: WarehouseSession) -> bool:
 
 def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
     target = f"analytics.{table.name}"
+    audits = fact_audits(table.name) if table.name in FACT_SOURCES else []
 
     @ANALYTICS.asset(
         table.key,
         sql=load_sql(STAR_SQL_PACKAGE, table.name),
         deps=list(table.deps),
         description=table.description,
+        check_specs=audit_specs(table.key, audits) or None,
     )
+    @audited
     def _star(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         extra: dict[str, object] = {}
         with warehouse.session() as session:
@@ -54,7 +59,16 @@ def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
                         f"{DIRECTORY_ORGANIZATIONS} is not loaded: no facility is matched "
                         "to the directory"
                     )
-            summary = session.create_table_as(target, load_sql(STAR_SQL_PACKAGE, table.name))
+            source = FACT_SOURCES.get(table.name)
+            files = (
+                [r[0] for r in session.fetch_rows(f"SELECT DISTINCT source_file FROM {source}")]
+                if source
+                else []
+            )
+            published = session.publish(
+                target, load_sql(STAR_SQL_PACKAGE, table.name), audits, sources=files
+            )
+            summary = published.summary
             if table.name == "dim_facility":
                 extra["matched_to_directory"] = int(
                     session.fetch_rows(f"SELECT count(directory_org_id) FROM {target}")[0][0]
@@ -66,7 +80,9 @@ def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
                 )[0]
                 extra.update(readmissions_30d=int(readmissions), mortality_flags=int(deaths))
         context.log.info(f"Built {target}: {summary.row_count} rows")
-        return dg.MaterializeResult(metadata={**summary.metadata(), **extra})
+        return dg.MaterializeResult(
+            metadata={**summary.metadata(), **extra}, check_results=published.check_results
+        )
 
     return _star
 

@@ -2,7 +2,8 @@
 no row on the unknown patient, few rows on the unknown facility.
 
 Each rule is an ``evaluate_*`` function over a ``WarehouseSession`` (tested directly on a
-deliberately broken warehouse) wrapped by a blocking Dagster asset check.
+deliberately broken warehouse); :func:`fact_audits` makes them the blocking audits of the
+fact, judged on the staged fact before it is published.
 """
 
 from collections.abc import Callable
@@ -10,7 +11,8 @@ from collections.abc import Callable
 import dagster as dg
 
 from fhir_assets.healthsim.star.schema import FACTS
-from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession
+from resources import WarehouseSession
+from resources.publish import Audit, rule_audit
 
 #: fact -> {foreign key column: dimension table.key column}, from the one declaration.
 FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {f.name: f.foreign_keys() for f in FACTS}
@@ -21,29 +23,49 @@ FACT_SOURCES: dict[str, str] = {f.name: f.source for f in FACTS}
 RECONCILED_AMOUNTS: dict[str, tuple[str, ...]] = {f.name: f.amounts for f in FACTS}
 
 
-def evaluate_foreign_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
-    """Every foreign key of ``fact`` is a key of its dimension (the unknown member -1 included)."""
+def evaluate_foreign_keys(
+    session: WarehouseSession, fact: str, table: str | None = None
+) -> dg.AssetCheckResult:
+    """Every foreign key of ``fact`` is a key of its dimension (the unknown member -1 included).
+
+    ``table`` is the table judged (the staged fact before publish); default the published one.
+    """
     unresolved: dict[str, int] = {}
+    examples: list[str] = []
     for column, target in FACT_FOREIGN_KEYS[fact].items():
         dim, key = target.split(".")
-        (count,) = session.fetch_rows(
-            f"SELECT count(*) FROM analytics.{fact} AS f "
-            f"WHERE f.{column} IS NULL OR NOT EXISTS "
+        where = (
+            f"f.{column} IS NULL OR NOT EXISTS "
             f"(SELECT 1 FROM analytics.{dim} AS d WHERE d.{key} = f.{column})"
+        )
+        (count,) = session.fetch_rows(
+            f"SELECT count(*) FROM {table or f'analytics.{fact}'} AS f WHERE {where}"
         )[0]
         unresolved[column] = int(count)
+        if count:
+            rows = session.fetch_rows(
+                f"SELECT DISTINCT f.{column} FROM {table or f'analytics.{fact}'} AS f "
+                f"WHERE {where} ORDER BY 1 LIMIT 3"
+            )
+            examples += [f"{column}={r[0]} not in {dim}" for r in rows]
     return dg.AssetCheckResult(
         passed=not any(unresolved.values()),
-        metadata={"unresolved_by_column": dg.MetadataValue.json(unresolved)},
+        metadata={
+            "failing_rows": dg.MetadataValue.int(sum(unresolved.values())),
+            "examples": dg.MetadataValue.json(examples),
+            "unresolved_by_column": dg.MetadataValue.json(unresolved),
+        },
     )
 
 
-def evaluate_reconciliation(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+def evaluate_reconciliation(
+    session: WarehouseSession, fact: str, table: str | None = None
+) -> dg.AssetCheckResult:
     """Row count and amount totals of ``fact`` equal its canonical table's, to the cent."""
     source = FACT_SOURCES[fact]
     amounts = RECONCILED_AMOUNTS[fact]
     sums = "".join(f", CAST(coalesce(sum({c}), 0) AS DECIMAL(38, 2))" for c in amounts)
-    fact_row = session.fetch_rows(f"SELECT count(*){sums} FROM analytics.{fact}")[0]
+    fact_row = session.fetch_rows(f"SELECT count(*){sums} FROM {table or f'analytics.{fact}'}")[0]
     source_row = session.fetch_rows(f"SELECT count(*){sums} FROM {source}")[0]
     metadata: dict[str, object] = {"fact_rows": int(fact_row[0]), "source_rows": int(source_row[0])}
     for index, column in enumerate(amounts, start=1):
@@ -52,11 +74,14 @@ def evaluate_reconciliation(session: WarehouseSession, fact: str) -> dg.AssetChe
     return dg.AssetCheckResult(passed=tuple(fact_row) == tuple(source_row), metadata=metadata)
 
 
-def evaluate_date_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+def evaluate_date_keys(
+    session: WarehouseSession, fact: str, table: str | None = None
+) -> dg.AssetCheckResult:
     """No fact row lacks its primary date key (NULL or the unknown date -1)."""
     column = FACT_DATE_KEYS[fact]
     (missing,) = session.fetch_rows(
-        f"SELECT count(*) FROM analytics.{fact} WHERE {column} IS NULL OR {column} = -1"
+        f"SELECT count(*) FROM {table or f'analytics.{fact}'} "
+        f"WHERE {column} IS NULL OR {column} = -1"
     )[0]
     return dg.AssetCheckResult(
         passed=missing == 0, metadata={"date_key": column, "rows_without_date": int(missing)}
@@ -67,12 +92,14 @@ def evaluate_date_keys(session: WarehouseSession, fact: str) -> dg.AssetCheckRes
 MAX_UNKNOWN_FACILITY_SHARE = 0.05
 
 
-def evaluate_known_patients(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+def evaluate_known_patients(
+    session: WarehouseSession, fact: str, table: str | None = None
+) -> dg.AssetCheckResult:
     """No fact row points at the unknown patient (-1): clinical rows whose patient is missing
     or rejected are quarantined in the canonical ``*_rejected`` tables, never loaded."""
     total, unknown = session.fetch_rows(
         f"SELECT count(*), count(CASE WHEN patient_key = -1 OR patient_key IS NULL THEN 1 END) "
-        f"FROM analytics.{fact}"
+        f"FROM {table or f'analytics.{fact}'}"
     )[0]
     return dg.AssetCheckResult(
         passed=int(unknown) == 0,
@@ -80,11 +107,13 @@ def evaluate_known_patients(session: WarehouseSession, fact: str) -> dg.AssetChe
     )
 
 
-def evaluate_unknown_facilities(session: WarehouseSession, fact: str) -> dg.AssetCheckResult:
+def evaluate_unknown_facilities(
+    session: WarehouseSession, fact: str, table: str | None = None
+) -> dg.AssetCheckResult:
     """The share of rows on the unknown facility (-1) is reported and at most the bound."""
     total, unknown = session.fetch_rows(
         f"SELECT count(*), count(CASE WHEN facility_key = -1 OR facility_key IS NULL THEN 1 END) "
-        f"FROM analytics.{fact}"
+        f"FROM {table or f'analytics.{fact}'}"
     )[0]
     share = int(unknown) / int(total) if total else 0.0
     return dg.AssetCheckResult(
@@ -98,7 +127,7 @@ def evaluate_unknown_facilities(session: WarehouseSession, fact: str) -> dg.Asse
     )
 
 
-RULES: dict[str, tuple[Callable[[WarehouseSession, str], dg.AssetCheckResult], str]] = {
+RULES: dict[str, tuple[Callable[..., dg.AssetCheckResult], str]] = {
     "foreign_keys_resolve": (
         evaluate_foreign_keys,
         "Every foreign key resolves to its dimension or is the unknown member -1.",
@@ -119,27 +148,17 @@ RULES: dict[str, tuple[Callable[[WarehouseSession, str], dg.AssetCheckResult], s
 }
 
 
-def build_fact_checks(fact: str) -> dg.AssetChecksDefinition:
-    """The rules on one fact as ONE step (one process start instead of one per rule)."""
-    key = dg.AssetKey(["analytics", fact])
-    specs = [
-        dg.AssetCheckSpec(name=rule, asset=key, blocking=True, description=description)
-        for rule, (_, description) in RULES.items()
+def fact_audits(fact: str) -> list[Audit]:
+    """The rules of one fact, judged on the staged fact before it is published."""
+    return [
+        rule_audit(
+            rule,
+            description,
+            lambda session, table, evaluate=evaluate: evaluate(session, fact, table),
+        )
+        for rule, (evaluate, description) in RULES.items()
     ]
 
-    @dg.multi_asset_check(specs=specs, can_subset=True, name=f"{fact}_checks", pool=WAREHOUSE_POOL)
-    def _fact_checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        with warehouse.session() as session:
-            for check_key in sorted(context.selected_asset_check_keys, key=str):
-                result = RULES[check_key.name][0](session, fact)
-                yield dg.AssetCheckResult(
-                    asset_key=key,
-                    check_name=check_key.name,
-                    passed=result.passed,
-                    metadata=result.metadata,
-                )
 
-    return _fact_checks
-
-
-STAR_CHECKS = [build_fact_checks(fact) for fact in FACT_SOURCES]
+#: Separate checks of the star schema: none left, every rule is an audit of its fact.
+STAR_CHECKS: list[dg.AssetChecksDefinition] = []
