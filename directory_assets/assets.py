@@ -57,6 +57,40 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     )
 
 
+@DIRECTORY.asset(
+    ["directory", "merge_conflicts"],
+    deps=STAGING_KEYS,
+    sql=organizations_sql.merge_conflicts_sql(),
+    description=(
+        "What the merge into directory.organizations decided, so no value is lost silently: "
+        "`field_values_differ` = listings of the same organization (same name and address) "
+        "disagree on a field (phone, website, email, ZIP, coordinates); `chosen_value` is "
+        "the value organizations keeps (the treatment-center listing wins, then NARR, RCC, "
+        "RCO, then file order), `all_values` every value seen. `source_id_shared` = one "
+        "source record id used by several different organizations (flagged, both kept)."
+    ),
+)
+def merge_conflicts(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    with warehouse.session() as session:
+        summary = session.create_table_as(
+            "directory.merge_conflicts", organizations_sql.merge_conflicts_sql()
+        )
+        by_kind = session.fetch_rows(
+            "SELECT conflict, field, count(*) FROM directory.merge_conflicts "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    if summary.row_count:
+        context.log.warning(f"{summary.row_count} merge conflicts; see directory.merge_conflicts")
+    return dg.MaterializeResult(
+        metadata={
+            **summary.metadata(),
+            "by_kind": dg.MetadataValue.json({f"{k}:{f}": int(n) for k, f, n in by_kind}),
+        }
+    )
+
+
 _SUBTYPE_DESCRIPTIONS = {
     "treatment_centers": "Treatment-center details per organization: level of care, services "
     "(MAT, OTP, therapies), populations served, payment options, capacities, licensing.",

@@ -14,6 +14,7 @@ defs = dg.Definitions(
     assets=[
         *STAGING_ASSETS.values(),
         assets.organizations,
+        assets.merge_conflicts,
         *assets.SUBTYPE_ASSETS.values(),
         assets.network_relationships,
         assets.rejected_records,

@@ -5,29 +5,30 @@
   :func:`resources.geography.us_states` (so the staging assets stay independent roots).
 - :func:`geohash_sql`: a real base-32 geohash in pure SQL (integer arithmetic, no UDF),
   so it transpiles to Spark unchanged in meaning.
-- :func:`zip5_sql`, :func:`norm_key_sql`, :func:`haversine_miles_sql`.
+- :func:`norm_key_sql`, :func:`haversine_miles_sql`.
+- ZIPs (``2451.0`` from a spreadsheet is ``02451``) and US bounds are the shared rules of
+  :mod:`resources.normalize`, re-exported here.
 """
 
 from __future__ import annotations
 
 from resources.geography import us_states
+from resources.normalize import US_BOUNDS, in_us_bounds_sql, zip5_sql
+
+__all__ = [
+    "US_BOUNDS",
+    "geohash_sql",
+    "haversine_miles_sql",
+    "in_us_bounds_sql",
+    "norm_key_sql",
+    "state_lookup_sql",
+    "valid_states_sql",
+    "zip5_sql",
+]
 
 GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
 GEOHASH_PRECISION = 7
 EARTH_RADIUS_MILES = 3958.7613
-
-#: US bounds (lat_min, lat_max, lon_min, lon_max): the lower 48, Alaska (both sides of the
-#: antimeridian), Hawaii, Puerto Rico and the Virgin Islands, Guam and the Northern
-#: Mariana Islands, American Samoa.
-US_BOUNDS = (
-    (24.3, 49.5, -125.0, -66.8),
-    (51.0, 71.6, -180.0, -129.9),
-    (51.0, 53.1, 172.0, 180.0),
-    (18.8, 22.4, -160.5, -154.7),
-    (17.6, 18.6, -68.0, -64.5),
-    (13.2, 20.7, 144.5, 146.2),
-    (-14.7, -10.9, -171.2, -168.0),
-)
 
 
 def state_lookup_sql() -> str:
@@ -47,23 +48,6 @@ def state_lookup_sql() -> str:
 def valid_states_sql() -> str:
     """A parenthesized list of the valid USPS codes, for ``IN`` predicates."""
     return "(" + ", ".join(f"'{s.usps}'" for s in us_states()) + ")"
-
-
-def in_us_bounds_sql(lat: str, lon: str) -> str:
-    """True when (lat, lon) lies inside one of :data:`US_BOUNDS`."""
-    boxes = [
-        f"({lat} BETWEEN {a} AND {b} AND {lon} BETWEEN {c} AND {d})" for a, b, c, d in US_BOUNDS
-    ]
-    return "(" + " OR ".join(boxes) + ")"
-
-
-def zip5_sql(raw: str) -> str:
-    """5-digit ZIP from '12345', '12345-6789', '2134' (a lost leading zero) or NULL."""
-    z = f"trim(CAST({raw} AS VARCHAR))"
-    return (
-        f"CASE WHEN regexp_matches({z}, '^[0-9]{{4,5}}(-[0-9]{{4}})?$') "
-        f"THEN lpad(split_part({z}, '-', 1), 5, '0') END"
-    )
 
 
 def norm_key_sql(expr: str) -> str:

@@ -10,6 +10,7 @@ organization (the treatment-center listing wins, then NARR, RCC, RCO) whose
 from __future__ import annotations
 
 from directory_assets.normalize import geohash_sql, in_us_bounds_sql, norm_key_sql
+from resources.normalize import coordinate_issue_sql
 
 
 def name_key_sql(name: str = "org_name") -> str:
@@ -67,6 +68,82 @@ def _candidates_sql() -> str:
     """
 
 
+#: Fields whose values may disagree between listings that collapse into one organization.
+CONFLICT_FIELDS = ("phone", "website", "email", "zip5", "latitude", "longitude")
+
+
+def merge_conflicts_sql() -> str:
+    """Where listings collapse into one organization with different values, and where two
+    different organizations share one source id: one row per conflict, with the value kept.
+
+    ``conflict`` is ``field_values_differ`` (``field``, the ``chosen_value`` of the listing
+    that wins, as organizations does, and every ``other_values``) or ``source_id_shared``
+    (``source_record_id`` of one source type used by several organizations).
+    """
+    field_rows = "\nUNION ALL\n".join(
+        f"""    SELECT org_id, '{field}' AS field, CAST({field} AS VARCHAR) AS value,
+           listing_rank, source_file, record_position
+    FROM ranked WHERE {field} IS NOT NULL"""
+        for field in CONFLICT_FIELDS
+    )
+    return f"""
+WITH candidates AS ({_candidates_sql()}),
+keyed AS (SELECT *, {org_id_sql()} AS org_id FROM candidates),
+ranked AS (
+    SELECT *,
+        row_number() OVER (
+            PARTITION BY org_id ORDER BY type_rank, source_file, record_position
+        ) AS listing_rank,
+        count(*) OVER (PARTITION BY org_id) AS listings
+    FROM keyed
+),
+field_values AS (
+{field_rows}
+),
+differing AS (
+    SELECT org_id, field
+    FROM field_values
+    GROUP BY org_id, field
+    HAVING count(DISTINCT value) > 1
+),
+field_conflicts AS (
+    SELECT
+        'field_values_differ' AS conflict,
+        d.org_id,
+        CAST(NULL AS VARCHAR) AS org_type,
+        CAST(NULL AS VARCHAR) AS source_record_id,
+        d.field,
+        min(CASE WHEN v.listing_rank = (
+            SELECT min(w.listing_rank) FROM field_values AS w
+            WHERE w.org_id = d.org_id AND w.field = d.field) THEN v.value END) AS chosen_value,
+        string_agg(DISTINCT v.value, ' | ' ORDER BY v.value) AS all_values,
+        count(*) AS listings
+    FROM differing AS d
+    JOIN field_values AS v ON v.org_id = d.org_id AND v.field = d.field
+    GROUP BY d.org_id, d.field
+),
+shared_ids AS (
+    SELECT
+        'source_id_shared' AS conflict,
+        min(org_id) AS org_id,
+        org_type,
+        source_record_id,
+        'source_record_id' AS field,
+        CAST(NULL AS VARCHAR) AS chosen_value,
+        string_agg(DISTINCT org_id, ' | ' ORDER BY org_id) AS all_values,
+        count(*) AS listings
+    FROM ranked
+    WHERE source_record_id IS NOT NULL
+    GROUP BY org_type, source_record_id
+    HAVING count(DISTINCT org_id) > 1
+)
+SELECT * FROM field_conflicts
+UNION ALL
+SELECT * FROM shared_ids
+ORDER BY conflict, org_id, field
+"""
+
+
 def organizations_sql() -> str:
     in_bounds = in_us_bounds_sql("latitude", "longitude")
     return f"""
@@ -110,6 +187,9 @@ SELECT
     CASE WHEN lat IS NOT NULL THEN 'source'
          WHEN latitude IS NOT NULL THEN 'outside_us_bounds'
          ELSE 'missing' END AS coordinate_status,
+    -- kept, flagged: coordinates outside the US or far from the row's state (a Massachusetts
+    -- address with Los Angeles coordinates)
+    {coordinate_issue_sql("latitude", "longitude", "state_usps")} AS coordinate_issue,
     phone,
     website,
     email,

@@ -14,6 +14,7 @@ from directory_assets.audits import REJECTED_RECORDS, SOURCE_RECORDS, STAGING_AU
 from directory_assets.staging_sql import DirectorySource
 from resources import LandingZone, Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
+from resources.contracts import RefusedFile, record_rejected_files
 from resources.landing import source_files_metadata
 from resources.publish import audit_specs, audited
 
@@ -25,6 +26,19 @@ JSON_OPTIONS = {"maximum_object_size": 2_000_000_000}
 
 def source_files(landing: LandingZone, source: DirectorySource) -> list[Path]:
     return landing.files(LANDING_FOLDER, *source.patterns)
+
+
+#: Landing files refused before reading (empty part files), per source.
+REJECTED_FILES = "directory.rejected_files"
+
+
+def _is_empty(path: Path) -> bool:
+    """No JSON document at all: zero bytes or only whitespace."""
+    if path.stat().st_size == 0:
+        return True
+    if path.stat().st_size > 1024:
+        return False
+    return not path.read_bytes().strip()
 
 
 def _register(session: WarehouseSession, source: DirectorySource, files: list[Path]) -> None:
@@ -59,12 +73,25 @@ def stage_source(
     landing: LandingZone,
     source: DirectorySource,
 ) -> dg.MaterializeResult:
-    files = source_files(landing, source)
-    if not files:
+    found = source_files(landing, source)
+    if not found:
         raise dg.Failure(
             f"No {source.file_stem}.json in {landing.folder(LANDING_FOLDER)}; "
             "run `narr-platform sample-data`."
         )
+    # An empty (part) file is refused and listed, never skipped silently; the rest loads.
+    refused = [
+        RefusedFile(f"directory {source.name}", path, "empty file (no JSON document)")
+        for path in found
+        if _is_empty(path)
+    ]
+    files = [path for path in found if not _is_empty(path)]
+    for refusal in refused:
+        context.log.warning(f"Refused {refusal.path}: {refusal.message}")
+    with warehouse.session() as session:
+        record_rejected_files(session, REJECTED_FILES, f"directory {source.name}", refused)
+    if not files:
+        raise dg.Failure(" | ".join(r.message for r in refused))
     context.log.info(f"Staging {source.name} from {len(files)} file(s)")
     arrays, parsed = f"arrays_{source.name}", f"parsed_{source.name}"
     with warehouse.session() as session:
@@ -117,6 +144,7 @@ def stage_source(
         metadata={
             **summary.metadata(),
             "source_files": dg.MetadataValue.json([str(f) for f in files]),
+            "refused_files": dg.MetadataValue.json([r.message for r in refused]),
             **source_files_metadata(files),
             "source_records": dg.MetadataValue.int(source_records),
             "staged_records": dg.MetadataValue.int(summary.row_count),

@@ -293,3 +293,59 @@ def test_sample_data_never_touches_a_users_export(landing_dir, monkeypatch, tmp_
     forced = runner.invoke(main, ["sample-data", "--only", "synthea", "--force"])
     assert forced.exit_code == 0, forced.output
     assert (user / "notes.txt").read_text() == "my export\n"
+
+
+def test_directory_merge_conflicts_and_shared_source_ids(landing_dir, materialize, warehouse_path):
+    """Damage 8: same name and address but different phone and coordinates collapsed
+    silently; two organizations sharing a source id kept without a flag; ZIP 2451.0 became
+    NULL; a Massachusetts address with Los Angeles coordinates kept as is."""
+    from tests.test_directory_staging import GOOD_FACILITIES, _facility, _write, _write_all
+
+    facilities = [
+        *GOOD_FACILITIES,
+        _facility("Twin Clinic", address_line1="9 Twin St", phone="617-555-0001", id="TC-1"),
+        _facility(
+            "Twin Clinic",
+            address_line1="9 Twin St",
+            phone="617-555-0002",
+            latitude=42.40,
+            longitude=-71.10,
+            id="TC-2",
+        ),
+        _facility("First Org", address_line1="1 First St", id="SHARED-7"),
+        _facility("Second Org", address_line1="2 Second St", id="SHARED-7"),
+        _facility("Float Zip", address_line1="3 Float St", zip_code=2451.0, city="Waltham"),
+        _facility("Far Away", address_line1="4 Far St", latitude=34.0522, longitude=-118.2437),
+    ]
+    _write_all(landing_dir, facilities)
+    _write(landing_dir, "treatment_centers_master.part-0002.json", "all_facilities", [])
+    (landing_dir / "directory" / "treatment_centers_master.part-0003.json").write_text("")
+    selection = (
+        "key:directory/stg_treatment_centers or key:directory/stg_narr_residences or "
+        "key:directory/stg_recovery_centers or key:directory/stg_recovery_organizations or "
+        "key:directory/organizations or key:directory/merge_conflicts"
+    )
+    assert materialize(selection).success
+    conflicts = query(
+        warehouse_path,
+        "SELECT conflict, field, chosen_value, all_values FROM directory.merge_conflicts",
+    )
+    by_field = {(c, f): (chosen, values) for c, f, chosen, values in conflicts}
+    assert by_field[("field_values_differ", "phone")] == (
+        "617-555-0001",
+        "617-555-0001 | 617-555-0002",
+    )
+    assert ("field_values_differ", "latitude") in by_field
+    assert by_field[("source_id_shared", "source_record_id")][1].count("org_") == 2
+    orgs = dict(
+        query(
+            warehouse_path,
+            "SELECT name, zip_code || '/' || coalesce(coordinate_issue, '') "
+            "FROM directory.organizations",
+        )
+    )
+    assert orgs["Float Zip"] == "02451/"
+    assert orgs["Far Away"] == "02108/not in state"
+    # Damage 7: the empty part file is listed, not skipped silently.
+    refused = query(warehouse_path, "SELECT file_name, reason FROM directory.rejected_files")
+    assert refused == [("treatment_centers_master.part-0003.json", "empty file (no JSON document)")]
