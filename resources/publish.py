@@ -113,11 +113,17 @@ class Audit:
 
     def evaluate(self, context: AuditContext) -> dg.AssetCheckResult:
         result = self.rule(context)
+        metadata = {**result.metadata, "audited_table": dg.MetadataValue.text(context.table)}
+        if not result.passed and "source_files" not in metadata:
+            # A rule without row lineage of its own: the files the table was built from.
+            metadata["source_files"] = dg.MetadataValue.json(
+                list(context.inputs) or context.source_files()
+            )
         return dg.AssetCheckResult(
             check_name=self.name,
             passed=bool(result.passed),
             severity=dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN,
-            metadata={**result.metadata, "audited_table": dg.MetadataValue.text(context.table)},
+            metadata=metadata,
         )
 
 

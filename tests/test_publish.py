@@ -231,3 +231,53 @@ def test_healthsim_interrupted_copy_is_not_published(
     encounters.write_bytes(good)
     assert_published(materialize("key:healthsim/encounters"), warehouse_path, table)
     assert fingerprint(warehouse_path, table) == before
+
+
+# ---- star schema: next month's encounters reach the fact before the date dimension ---------
+def test_star_fact_with_dates_missing_from_dim_date_is_not_published(
+    landing_dir, warehouse_path, materialize, sample_sources
+):
+    import csv
+    import datetime as dt
+    import io
+
+    from tests.test_healthsim_support import install_geography
+
+    table = "analytics.fact_encounters"
+    sample_sources("healthsim", healthsim_patients=4)
+    install_geography(warehouse_path)
+    build = (
+        "(group:healthsim or group:analytics) and not key:healthsim/fhir_patients "
+        "and not key:healthsim/scenarios"
+    )
+    assert_published(materialize(build), warehouse_path, table)
+    before = fingerprint(warehouse_path, table)
+
+    # A later encounter lands; the fact is rebuilt with it, dim_date is not (yet).
+    encounters = landing_dir / "healthsim" / "encounters.csv"
+    good = encounters.read_text()
+    rows = list(csv.reader(io.StringIO(good)))
+    latest = max(dt.datetime.fromisoformat(r[1].replace("Z", "")) for r in rows[1:])
+    later = rows[-1][:]
+    start = latest + dt.timedelta(days=2)
+    later[0] = "00000000-0000-4000-8000-000000000001"
+    later[1] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    later[2] = (start + dt.timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(later)
+    encounters.write_text(good + out.getvalue())
+    result = materialize(
+        "key:healthsim/encounters or key:analytics/fact_encounters", raise_on_error=False
+    )
+    message = assert_not_published(
+        result, warehouse_path, table, before, "foreign_keys_resolve", "healthsim/encounters.csv"
+    )
+    assert f"start_date_key={start:%Y%m%d} not in dim_date" in message
+
+    # The next run builds dim_date first: the fact publishes, the staged table is gone.
+    assert_published(
+        materialize("key:analytics/dim_date or key:analytics/fact_encounters"),
+        warehouse_path,
+        table,
+    )
+    assert fingerprint(warehouse_path, table)[0] == before[0] + 1
