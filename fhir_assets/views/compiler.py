@@ -29,6 +29,7 @@ from typing import Any
 from fhir_assets.views import fhirpath as fp
 from fhir_assets.views.dialects import Dialect, dialect_for
 from fhir_assets.views.fhirpath import ViewError
+from fhir_assets.views.schema import element
 
 #: How many levels ``repeat`` follows (the statement fails on deeper data).
 REPEAT_DEPTH = 12
@@ -44,12 +45,16 @@ _NUMERIC = {"integer", "decimal"}
 @dataclasses.dataclass(frozen=True)
 class Coll:
     sql: str
+    typ: str | None = None  # FHIR type of the items, when known (fhir_assets.views.schema)
 
 
 @dataclasses.dataclass(frozen=True)
 class Item:
     sql: str
     simple: bool = False  # a variable: safe to repeat in the SQL
+    typ: str | None = None  # FHIR type, when known
+    root: str | None = None  # sql = root's JSON path ``path`` (single-valued elements)
+    path: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +146,7 @@ def _as_item(value: Any, ctx: _Ctx) -> Item:
     if isinstance(value, Item):
         return value
     if isinstance(value, Coll):
-        return Item(d.element(value.sql, "0"))
+        return Item(d.element(value.sql, "0"), typ=value.typ)
     return Item(d.to_json(value.sql, value.kind))
 
 
@@ -164,10 +169,25 @@ def _as_bool(value: Any, ctx: _Ctx) -> str:
     return _as_scalar(value, "boolean", ctx)
 
 
-def _child(base: Any, name: str, ctx: _Ctx) -> Coll:
+def _child(base: Any, name: str, ctx: _Ctx) -> Item | Coll:
     d = _d(ctx)
     if isinstance(base, Scalar):
         raise ViewError(f"Cannot read {name!r} of a {base.kind} value.")
+    known = element(base.typ, name)
+    if known is not None and isinstance(base, Item):
+        # Known cardinality: one JSON path from the nearest root, no list per step.
+        root, path = (base.root, base.path) if base.root is not None else (base.sql, ())
+        path = (*path, name)
+        if known.array:
+            return Coll(d.array_at(root, path), typ=known.type)
+        return Item(d.field_path(root, path), typ=known.type, root=root, path=path)
+    if known is not None:
+        var = ctx.state.var()
+        if known.array:
+            return Coll(d.flatten(d.map(base.sql, var, d.array_at(var, (name,)))), typ=known.type)
+        values = d.map(base.sql, var, d.field_path(var, (name,)))
+        present = ctx.state.var()
+        return Coll(d.filter(values, present, f"{present} IS NOT NULL"), typ=known.type)
     if isinstance(base, Item) and base.simple:
         return Coll(d.items(d.field(base.sql, name)))
     var = ctx.state.var()
@@ -229,8 +249,9 @@ def _function(call: fp.Call, ctx: _Ctx) -> Any:
     base = _base(call.base, ctx)
     if name == "where":
         var = ctx.state.var()
-        predicate = _as_bool(compile_path(call.args[0], ctx.at(Item(var, True))), ctx)
-        return Coll(d.filter(_as_coll(base, ctx), var, predicate))
+        typ = base.typ if isinstance(base, Coll | Item) else None
+        predicate = _as_bool(compile_path(call.args[0], ctx.at(Item(var, True, typ))), ctx)
+        return Coll(d.filter(_as_coll(base, ctx), var, predicate), typ=typ)
     if name in ("exists", "empty"):
         if call.args:
             base = _function(fp.Call(call.base, "where", call.args), ctx)
@@ -244,7 +265,7 @@ def _function(call: fp.Call, ctx: _Ctx) -> Any:
     if name == "last":
         if isinstance(base, Coll):
             var = ctx.state.var()
-            return Item(d.element(base.sql, f"{d.size(base.sql)} - 1")) if var else base
+            return Item(d.element(base.sql, f"{d.size(base.sql)} - 1"), typ=base.typ)
         return base
     if name == "count":
         return Scalar(f"CAST({d.size(_as_coll(base, ctx))} AS BIGINT)", "integer")
@@ -259,10 +280,10 @@ def _function(call: fp.Call, ctx: _Ctx) -> Any:
         return Scalar(d.join(strings, separator), "string")
     if name == "extension":
         url = _as_scalar(compile_path(call.args[0], ctx), "string", ctx)
-        extensions = _child(base, "extension", ctx)
+        extensions = _as_coll(_child(base, "extension", ctx), ctx)
         var = ctx.state.var()
         match = f"({d.json_to(d.field(var, 'url'), 'string')} = {url})"
-        return Coll(d.filter(extensions.sql, var, match))
+        return Coll(d.filter(extensions, var, match), typ="Extension")
     if name == "getResourceKey":
         return Scalar(_as_scalar(_child(base, "id", ctx), "string", ctx), "string")
     # getReferenceKey([type]): the id of a literal reference "Type/id".
@@ -381,7 +402,8 @@ def compile_path(node: Any, ctx: _Ctx) -> Any:
     if isinstance(node, fp.Index):
         base = compile_path(node.base, ctx)
         index = _as_scalar(compile_path(node.index, ctx), "integer", ctx)
-        return Item(d.element(_as_coll(base, ctx), index))
+        typ = base.typ if isinstance(base, Coll | Item) else None
+        return Item(d.element(_as_coll(base, ctx), index), typ=typ)
     if isinstance(node, fp.Binary):
         return _binary(node, ctx)
     if isinstance(node, fp.Unary):
@@ -627,17 +649,21 @@ def _selection(selection: Any, ctx: _Ctx) -> _Rows:
     key = iterators[0]
     d = _d(ctx)
     state = ctx.state
+    items_type: str | None = None
     if key == "repeat":
         items = _repeat(selection[key], ctx).sql
     else:
         if not isinstance(selection[key], str):
             raise ViewError(f"{key} must be a FHIRPath string, got {selection[key]!r}.")
-        items = _as_coll(_compile_text(selection[key], ctx, key), ctx)
+        value = _compile_text(selection[key], ctx, key)
+        items_type = value.typ if isinstance(value, Coll | Item) else None
+        items = _as_coll(value, ctx)
     if key == "forEachOrNull":
         # No item: one row of the body evaluated on an absent item (nulls, %rowIndex 0).
         items = f"(CASE WHEN {d.size(items)} = 0 THEN {d.null_items()} ELSE {items} END)"
     var, index = state.var("i"), state.var("x")
-    inner = _body(selection, ctx.at(Item(var, True), d.row_index(index)))
+    typ = None if key == "repeat" else items_type
+    inner = _body(selection, ctx.at(Item(var, True, typ), d.row_index(index)))
     rows = d.flatten(d.map(items, var, _rows_list(inner, ctx), index=index))
     return _Rows(inner.names, many=rows)
 
@@ -710,9 +736,24 @@ def compile_view(
     d = dialect_for(engine)
     state = _State(dialect=d, constants=_constants(view, d))
     ctx = _Ctx(
-        state=state, focus=Item("__r", True), row_index="CAST(0 AS BIGINT)", resource=resource
+        state=state,
+        focus=Item("__r", True, resource),
+        row_index="CAST(0 AS BIGINT)",
+        resource=resource,
     )
-    rows = _product([_selection(s, ctx) for s in selects], ctx)
+    parts = [_selection(s, ctx) for s in selects]
+    names: list[str] = []
+    for part in parts:
+        for name in part.names:
+            if name in names:
+                raise ViewError(f"Column name {name!r} is used more than once in the view.")
+            names.append(name)
+    # One-row selections stay plain columns of the resource's row; only the selections
+    # with several rows per resource (forEach, unionAll, ...) are crossed and unnested.
+    singles = [p for p in parts if p.single is not None]
+    manys = [p for p in parts if p.many is not None]
+    many = _product(manys, ctx) if manys else None
+    single_fields = dict(field for p in singles for field in p.single or ())
 
     conditions = []
     wheres = view.get("where", [])
@@ -739,20 +780,24 @@ def compile_view(
         if conditions
         else ""
     )
-    outputs = [state.columns[name] for name in rows.names]
-    if rows.single is not None:
+    outputs = [state.columns[name] for name in names]
+    if many is None:
         select = ",\n    ".join(
-            f"{sql} AS {d.quote(name)}"
-            for (_id, sql), name in zip(rows.single, rows.names, strict=True)
+            f"{single_fields[state.ids[name]]} AS {d.quote(name)}" for name in names
         )
         sql = f"SELECT\n    {select}\nFROM {source}{where_sql}"
     else:
+        inner = [f"{sql} AS {column_id}" for column_id, sql in single_fields.items()]
+        inner.append(f"{d.explode(many.many or '')} AS __row")
         select = ",\n    ".join(
-            f"__row.{state.ids[name]} AS {d.quote(name)}" for name in rows.names
+            (state.ids[name] if state.ids[name] in single_fields else f"__row.{state.ids[name]}")
+            + f" AS {d.quote(name)}"
+            for name in names
         )
         sql = (
-            f"SELECT\n    {select}\nFROM (\n    SELECT {d.explode(rows.many or '')} AS __row\n"
-            f"    FROM {source}{where_sql}\n) AS __rows"
+            f"SELECT\n    {select}\nFROM (\n    SELECT\n        "
+            + ",\n        ".join(inner)
+            + f"\n    FROM {source}{where_sql}\n) AS __rows"
         )
     return CompiledView(
         name=view_name(view, resource.lower()),

@@ -70,6 +70,14 @@ class Dialect:
     def field(self, item: str, name: str) -> str:
         raise NotImplementedError
 
+    def field_path(self, root: str, names: tuple[str, ...]) -> str:
+        """The JSON value at ``root.n1.n2...`` (single-valued elements), or NULL."""
+        raise NotImplementedError
+
+    def array_at(self, root: str, names: tuple[str, ...]) -> str:
+        """The items of the JSON array at ``root.n1...`` (an array element) as a collection."""
+        raise NotImplementedError
+
     def items(self, value: str) -> str:
         """A JSON value (NULL, JSON null, scalar, object or array) as a collection."""
         raise NotImplementedError
@@ -165,6 +173,15 @@ class DuckDBDialect(Dialect):
 
     def field(self, item: str, name: str) -> str:
         return f"json_extract({item}, {_string('$.' + self.quote(name))})"
+
+    def _path(self, names: tuple[str, ...]) -> str:
+        return _string("$" + "".join("." + self.quote(n) for n in names))
+
+    def field_path(self, root: str, names: tuple[str, ...]) -> str:
+        return f"json_extract({root}, {self._path(names)})"
+
+    def array_at(self, root: str, names: tuple[str, ...]) -> str:
+        return f"coalesce(TRY_CAST(json_extract({root}, {self._path(names)}) AS JSON[]), {self.empty()})"
 
     def items(self, value: str) -> str:
         return (
@@ -267,6 +284,15 @@ class SparkDialect(Dialect):
 
     def field(self, item: str, name: str) -> str:
         return f"variant_get({item}, {self.string('$.' + name)}, 'variant')"
+
+    def field_path(self, root: str, names: tuple[str, ...]) -> str:
+        return (
+            f"variant_get({root}, {self.string('$' + ''.join('.' + n for n in names))}, 'variant')"
+        )
+
+    def array_at(self, root: str, names: tuple[str, ...]) -> str:
+        path = self.string("$" + "".join("." + n for n in names))
+        return f"coalesce(try_variant_get({root}, {path}, 'array<variant>'), {self.empty()})"
 
     def items(self, value: str) -> str:
         return (
