@@ -20,6 +20,8 @@ from fhir_assets.views.fhirpath import ViewError
 from narr_platform.cli import main
 from tests.conftest import PROJECT_ROOT, generate_sample, load_definitions
 
+pytest_plugins = ["tests.spark_server"]
+
 VIEWS_DIR = PROJECT_ROOT / "views"
 RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 
@@ -143,3 +145,88 @@ def test_a_broken_view_file_fails_the_load_naming_the_file(tmp_path: Path) -> No
     (tmp_path / "broken.json").write_text('{"resource": "Patient", "select": [{"forEach": 1}]}')
     with pytest.raises(ViewError, match=r"broken\.json.*forEach must be a FHIRPath string"):
         view_assets(tmp_path)
+
+
+PATIENTS = [
+    {
+        "resourceType": "Patient",
+        "id": "a1",
+        "extension": [
+            {
+                "url": RACE,
+                "extension": [
+                    {
+                        "url": "ombCategory",
+                        "valueCoding": {
+                            "system": "urn:oid:2.16.840.1.113883.6.238",
+                            "code": "2106-3",
+                        },
+                    },
+                    {"url": "text", "valueString": "White"},
+                ],
+            }
+        ],
+        "name": [
+            {"use": "usual", "family": "Nick"},
+            {"use": "official", "family": "Lee", "given": ["Ann", "Marie"]},
+        ],
+        "telecom": [{"system": "email", "value": "ann@example.org"}],
+        "gender": "female",
+        "birthDate": "1990-03-04",
+        "address": [{"use": "home", "city": "Boston", "state": "MA", "postalCode": "02155"}],
+    },
+    {"resourceType": "Patient", "id": "b2", "gender": "male", "deceasedDateTime": "2020-01-02"},
+]
+EXPECTED = [
+    (
+        "a1",
+        "female",
+        "1990-03-04",
+        None,
+        "Lee",
+        "Ann Marie",
+        "MA",
+        "ann@example.org",
+        "2106-3",
+        "White",
+    ),
+    # join() of no names is '' (the specification's fhirpath.json "string join" case).
+    ("b2", "male", None, "2020-01-02", None, "", None, None, None, None),
+]
+COLUMNS = (
+    "patient_id, gender, birth_date, deceased_date, family_name, given_names, state, email, "
+    "race_code, race"
+)
+
+
+def _load_patients(warehouse) -> None:
+    values = ", ".join(
+        "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in (p["id"], json.dumps(p))) + ")"
+        for p in PATIENTS
+    )
+    with warehouse.session() as session:
+        session.create_table_as(
+            "fhir.fhir_patients", f"SELECT * FROM (VALUES {values}) AS t(id, resource_json)"
+        )
+
+
+def test_patient_demographics_rows_on_duckdb(materialize) -> None:
+    from resources import build_resources
+
+    warehouse = build_resources()["warehouse"]
+    _load_patients(warehouse)
+    assert materialize(dg.AssetSelection.groups("fhir_views")).success
+    rows = warehouse.fetch_rows(f"SELECT {COLUMNS} FROM fhir_views.patient_demographics ORDER BY 1")
+    assert rows == EXPECTED
+
+
+@pytest.mark.spark
+def test_patient_demographics_rows_on_spark(spark_env, materialize) -> None:
+    from resources import build_resources
+
+    warehouse = build_resources()["warehouse"]
+    assert warehouse.engine == "spark"
+    _load_patients(warehouse)
+    assert materialize(dg.AssetSelection.groups("fhir_views")).success
+    rows = warehouse.fetch_rows(f"SELECT {COLUMNS} FROM fhir_views.patient_demographics ORDER BY 1")
+    assert rows == EXPECTED

@@ -160,7 +160,14 @@ def _as_scalar(value: Any, kind: str, ctx: _Ctx) -> str:
     d = _d(ctx)
     if isinstance(value, Scalar):
         return _cast(value.sql, value.kind, kind, d)
-    return d.json_to(_as_item(value, ctx).sql, kind)
+    return _item_to(_as_item(value, ctx), kind, d)
+
+
+def _item_to(item: Item, kind: str, d: Dialect) -> str:
+    """A JSON item as a typed value; a path item is read straight from its root."""
+    if item.root is not None and kind != "json":
+        return d.json_to_at(item.root, item.path, kind)
+    return d.json_to(item.sql, kind)
 
 
 def _as_bool(value: Any, ctx: _Ctx) -> str:
@@ -277,7 +284,7 @@ def _function(call: fp.Call, ctx: _Ctx) -> Any:
             separator = _as_scalar(compile_path(call.args[0], ctx), "string", ctx)
         var = ctx.state.var()
         strings = d.map(_as_coll(base, ctx), var, d.json_to(var, "string"))
-        return Scalar(d.join(strings, separator), "string")
+        return Scalar(d.join(strings, separator), "string")  # empty input: '' (the suite's)
     if name == "extension":
         url = _as_scalar(compile_path(call.args[0], ctx), "string", ctx)
         extensions = _as_coll(_child(base, "extension", ctx), ctx)
@@ -450,7 +457,7 @@ def _column_sql(value: Any, column: ViewColumn, ctx: _Ctx) -> str:
     if isinstance(value, Scalar):
         return _cast(value.sql, value.kind, kind, d) if kind != "json" else value.sql
     if isinstance(value, Item):
-        return d.json_output(value.sql) if kind == "json" else d.json_to(value.sql, kind)
+        return d.json_output(value.sql) if kind == "json" else _item_to(value, kind, d)
     first = d.element(value.sql, "0")
     converted = d.json_output(first) if kind == "json" else d.json_to(first, kind)
     message = (

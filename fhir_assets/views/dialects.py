@@ -86,6 +86,10 @@ class Dialect:
         """A JSON item as a typed SQL value (NULL stays NULL)."""
         raise NotImplementedError
 
+    def json_to_at(self, root: str, names: tuple[str, ...], kind: str) -> str:
+        """The JSON value at ``root.n1...`` as a typed SQL value (one extraction)."""
+        return self.json_to(self.field_path(root, names), kind)
+
     def json_output(self, item: str) -> str:
         """A JSON item as the engine's output JSON column value."""
         raise NotImplementedError
@@ -195,6 +199,11 @@ class DuckDBDialect(Dialect):
         if kind == "json":
             return item
         return f"CAST({item} AS {self.sql_type(kind)})"
+
+    def json_to_at(self, root: str, names: tuple[str, ...], kind: str) -> str:
+        if kind == "string":
+            return f"json_extract_string({root}, {self._path(names)})"
+        return super().json_to_at(root, names, kind)
 
     def json_output(self, item: str) -> str:
         return item
@@ -311,6 +320,18 @@ class SparkDialect(Dialect):
             "boolean": "boolean",
         }[kind]
         return f"variant_get({item}, '$', '{target}')"
+
+    def json_to_at(self, root: str, names: tuple[str, ...], kind: str) -> str:
+        if kind == "json":
+            return self.field_path(root, names)
+        target = {
+            "string": "string",
+            "integer": "bigint",
+            "decimal": "double",
+            "boolean": "boolean",
+        }
+        path = self.string("$" + "".join("." + n for n in names))
+        return f"variant_get({root}, {path}, '{target[kind]}')"
 
     def json_output(self, item: str) -> str:
         return f"to_json({item})"
