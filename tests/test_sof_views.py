@@ -230,3 +230,68 @@ def test_patient_demographics_rows_on_spark(spark_env, materialize) -> None:
     assert materialize(dg.AssetSelection.groups("fhir_views")).success
     rows = warehouse.fetch_rows(f"SELECT {COLUMNS} FROM fhir_views.patient_demographics ORDER BY 1")
     assert rows == EXPECTED
+
+
+CLINICAL_VIEWS = [
+    dg.AssetKey(["fhir_views", name])
+    for name in (
+        "encounters",
+        "encounter_diagnoses",
+        "vital_signs",
+        "latest_vitals",
+        "medication_exposure",
+    )
+]
+
+
+def test_clinical_views_match_the_resource_tables(sample_sources, materialize, warehouse_path):
+    """The shipped clinical views over #17's resource tables, against their query columns."""
+    sample_sources(
+        "reference/states",
+        "reference/places",
+        "reference/svi",
+        "reference/adi",
+        "healthsim",
+        healthsim_patients=40,
+    )
+    selection = dg.AssetSelection.assets(*CLINICAL_VIEWS)
+    assert materialize(selection.upstream()).success
+
+    def pairs(con, sql: str) -> list[tuple]:
+        return sorted(con.sql(sql).fetchall(), key=str)
+
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        assert pairs(
+            con, "SELECT encounter_id, patient_id, period_start FROM fhir_views.encounters"
+        ) == pairs(
+            con,
+            "SELECT id, patient_id, strftime(start_at, '%Y-%m-%dT%H:%M:%SZ') FROM fhir.encounters",
+        )
+        assert pairs(
+            con,
+            "SELECT condition_id, encounter_id, snomed_code FROM fhir_views.encounter_diagnoses",
+        ) == pairs(con, "SELECT id, encounter_id, code FROM fhir.conditions")
+        vitals = pairs(
+            con, "SELECT observation_id, patient_id, loinc_code, value FROM fhir_views.vital_signs"
+        )
+        assert vitals, "the sample has vital signs"
+        assert vitals == pairs(
+            con,
+            "SELECT id, patient_id, code, CAST(value_numeric AS DOUBLE) FROM fhir.observations "
+            "WHERE category = 'vital-signs'",
+        )
+        latest = pairs(con, "SELECT patient_id, loinc_code, value FROM fhir_views.latest_vitals")
+        assert latest == pairs(
+            con,
+            "SELECT patient_id, code, CAST(arg_max(value_numeric, (observed_at, -rank)) AS DOUBLE) "
+            "FROM (SELECT *, rank() OVER (ORDER BY id) AS rank FROM fhir.observations) "
+            "WHERE category = 'vital-signs' AND value_numeric IS NOT NULL GROUP BY ALL",
+        )
+        assert len(latest) < len(vitals)
+        assert pairs(
+            con,
+            "SELECT medication_request_id, patient_id, rxnorm_code, exposure_end IS NULL "
+            "FROM fhir_views.medication_exposure",
+        ) == pairs(
+            con, "SELECT id, patient_id, code, stop_at IS NULL FROM fhir.medication_requests"
+        )

@@ -21,6 +21,7 @@ from fhir_assets.views.runner import compile_for, load_view
 from fhir_assets.views.tables import resource_table
 from resources import Warehouse
 from resources.assets import WarehouseAssets
+from resources.sql_files import load_sql
 
 SCHEMA = "fhir_views"
 VIEWS = WarehouseAssets(group_name="fhir_views", owners=["team:fhir"])
@@ -104,6 +105,35 @@ def view_assets(folder: Path | None = None) -> list[dg.AssetsDefinition]:
     return assets
 
 
+LATEST_VITALS_SQL = load_sql("fhir_assets.views.sql", "latest_vitals")
+
+
+def latest_vitals_asset() -> dg.AssetsDefinition:
+    """``fhir_views.latest_vitals``: each patient's latest value per vital sign.
+
+    A ViewDefinition has no aggregation (by design), so "latest per patient" is SQL over the
+    ``vital_signs`` view, run through the warehouse seam like any other asset.
+    """
+    table = f"{SCHEMA}.latest_vitals"
+
+    @VIEWS.asset(
+        [SCHEMA, "latest_vitals"],
+        sql=LATEST_VITALS_SQL,
+        deps=[dg.AssetKey([SCHEMA, "vital_signs"])],
+        description="Each patient's latest value of each vital sign (LOINC code), from the "
+        "vital_signs view (ties keep the smallest observation id).",
+    )
+    def latest_vitals(warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.session() as session:
+            summary = session.create_table_as(table, LATEST_VITALS_SQL)
+        return dg.MaterializeResult(metadata=summary.metadata())
+
+    return latest_vitals
+
+
 def view_definitions(folder: Path | None = None) -> dg.Definitions:
     """The views' assets as the FHIR domain's contribution (built when the location loads)."""
-    return dg.Definitions(assets=view_assets(folder))
+    assets = view_assets(folder)
+    if any(a.key == dg.AssetKey([SCHEMA, "vital_signs"]) for a in assets):
+        assets.append(latest_vitals_asset())
+    return dg.Definitions(assets=assets)

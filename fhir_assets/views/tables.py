@@ -21,11 +21,22 @@ class ResourceTable:
     asset_key: tuple[str, ...]
 
 
-RESOURCE_TABLES: dict[str, ResourceTable] = {
-    "Patient": ResourceTable(
+def _resource_tables() -> dict[str, ResourceTable]:
+    from fhir_assets.clinical.assets import MAPPINGS
+
+    tables = {
+        m.resource_type: ResourceTable(m.resource_type, m.table, "resource_json", tuple(m.key.path))
+        for m in MAPPINGS
+    }
+    # Patients: the FHIR Patient pipeline's table. (The clinical resources' subjects are the
+    # HealthSim patients, healthsim.fhir_patients, mapped by the same Patient mapping.)
+    tables["Patient"] = ResourceTable(
         "Patient", "fhir.fhir_patients", "resource_json", ("fhir", "fhir_patients")
-    ),
-}
+    )
+    return tables
+
+
+RESOURCE_TABLES: dict[str, ResourceTable] = _resource_tables()
 
 
 def resource_table(resource_type: str) -> ResourceTable:
