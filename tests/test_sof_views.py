@@ -24,6 +24,7 @@ pytest_plugins = ["tests.spark_server"]
 
 VIEWS_DIR = PROJECT_ROOT / "views"
 RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
+DEMOGRAPHICS = dg.AssetSelection.assets(["fhir_views", "patient_demographics"])
 
 #: The demographics view written by hand (DuckDB JSON functions) as the reference.
 HAND_WRITTEN = f"""
@@ -45,7 +46,7 @@ def patients_warehouse(landing_dir: Path, warehouse_path: Path, materialize) -> 
     generate_sample(landing_dir, "patients", patients=300)
     result = materialize(
         dg.AssetSelection.assets(["fhir", "patient_data"], ["fhir", "fhir_patients"])
-        | dg.AssetSelection.groups("fhir_views")
+        | DEMOGRAPHICS
     )
     assert result.success
     return warehouse_path
@@ -215,7 +216,7 @@ def test_patient_demographics_rows_on_duckdb(materialize) -> None:
 
     warehouse = build_resources()["warehouse"]
     _load_patients(warehouse)
-    assert materialize(dg.AssetSelection.groups("fhir_views")).success
+    assert materialize(DEMOGRAPHICS).success
     rows = warehouse.fetch_rows(f"SELECT {COLUMNS} FROM fhir_views.patient_demographics ORDER BY 1")
     assert rows == EXPECTED
 
@@ -227,7 +228,7 @@ def test_patient_demographics_rows_on_spark(spark_env, materialize) -> None:
     warehouse = build_resources()["warehouse"]
     assert warehouse.engine == "spark"
     _load_patients(warehouse)
-    assert materialize(dg.AssetSelection.groups("fhir_views")).success
+    assert materialize(DEMOGRAPHICS).success
     rows = warehouse.fetch_rows(f"SELECT {COLUMNS} FROM fhir_views.patient_demographics ORDER BY 1")
     assert rows == EXPECTED
 
