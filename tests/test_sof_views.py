@@ -45,8 +45,7 @@ FROM fhir.fhir_patients
 def patients_warehouse(landing_dir: Path, warehouse_path: Path, materialize) -> Path:
     generate_sample(landing_dir, "patients", patients=300)
     result = materialize(
-        dg.AssetSelection.assets(["fhir", "patient_data"], ["fhir", "fhir_patients"])
-        | DEMOGRAPHICS
+        dg.AssetSelection.assets(["fhir", "patient_data"], ["fhir", "fhir_patients"]) | DEMOGRAPHICS
     )
     assert result.success
     return warehouse_path
