@@ -27,7 +27,7 @@ OUT = Path("/tmp/healthsim-bench")
 SELECTION = (
     "(group:healthsim or group:analytics) and not key:healthsim/scenarios "
     "and not key:healthsim/readmission_capture "
-    "and not key:healthsim/fhir_patients"
+    "and not key:healthsim/patient_fhir_resources"
 )
 
 

@@ -81,3 +81,18 @@ def _row_count_drop_check(
         return row_count_drop_result(context.instance, asset_key, max_drop)
 
     return _row_count_drop
+
+
+#: The only checks that warn instead of blocking (docs/quality.md states the rule): they
+#: judge plausibility or coverage, which a correct load can fail.
+WARNING_ONLY_CHECKS = frozenset(
+    {
+        "svi_ranks_in_range",
+        "adi_ranks_valid",
+        "values_within_confidence_limits",
+        "counties_cover_states",
+        "tract_counties_in_geography",
+        "fhir_r4_model_validation",
+        "warehouse_health",
+    }
+)

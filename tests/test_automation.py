@@ -58,3 +58,18 @@ def test_automation_can_be_shipped_off():
     assert automation_enabled({}) and automation_enabled({"PLATFORM_AUTOMATION": "ON"})
     with pytest.raises(ValueError, match="PLATFORM_AUTOMATION"):
         automation_enabled({"PLATFORM_AUTOMATION": "sometimes"})
+
+
+def test_one_rule_decides_which_checks_block():
+    """docs/quality.md: structural checks and row_count_drop block; plausibility warns."""
+    from resources.quality_checks import WARNING_ONLY_CHECKS
+
+    graph = load_definitions().resolve_asset_graph()
+    wrong = [
+        (key.asset_key.to_user_string(), key.name, graph.get(key).blocking)
+        for key in graph.asset_check_keys
+        if graph.get(key).blocking == (key.name in WARNING_ONLY_CHECKS)
+    ]
+    assert wrong == []
+    drops = [k for k in graph.asset_check_keys if k.name == "row_count_drop"]
+    assert {k.asset_key.path[0] for k in drops} >= {"fhir", "healthsim", "reference", "directory"}

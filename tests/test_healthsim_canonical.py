@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_healthsim_support import install_geography, query
 
-CANONICAL = "group:healthsim and not key:healthsim/fhir_patients"
+CANONICAL = "group:healthsim and not key:healthsim/patient_fhir_resources"
 
 
 def test_synthea_sample_loads_with_its_quirks(
@@ -139,11 +139,11 @@ def test_canonical_patients_map_to_fhir_through_the_one_mapping(
 
     sample_sources("healthsim", healthsim_patients=12)
     install_geography(warehouse_path)
-    assert materialize("key:healthsim/patients or key:healthsim/fhir_patients").success
+    assert materialize("key:healthsim/patients or key:healthsim/patient_fhir_resources").success
     rows = query(
         warehouse_path,
         "SELECT f.id, f.resource_json, f.identifier_system, p.zip_code, p.state_usps "
-        "FROM healthsim.fhir_patients f JOIN healthsim.patients p ON p.patient_id = f.id",
+        "FROM healthsim.patient_fhir_resources f JOIN healthsim.patients p ON p.patient_id = f.id",
     )
     assert len(rows) == 12
     for patient_id, resource_json, system, zip_code, state in rows:

@@ -40,7 +40,7 @@ def test_cli_save_export_import_round_trip(
 ):
     sample_sources("healthsim", healthsim_patients=40)
     install_geography(warehouse_path)
-    assert materialize("group:healthsim and not key:healthsim/fhir_patients").success
+    assert materialize("group:healthsim and not key:healthsim/patient_fhir_resources").success
     # The asset created the tables at the latest version (and the demo scenario when found).
     assert query(warehouse_path, "SELECT max(version) FROM healthsim.schema_version") == [
         (schema.LATEST_VERSION,)

@@ -19,7 +19,7 @@ LANDING_SOURCES: dict[str, dg.AssetSelection] = {
 defs = dg.Definitions(
     assets=[
         *canonical.CANONICAL_ASSETS,
-        fhir_link.healthsim_fhir_patients,
+        fhir_link.healthsim_patient_fhir_resources,
         scenario_assets.readmission_capture,
         scenario_assets.healthsim_scenarios,
         *star_assets.STAR_ASSETS,

@@ -45,21 +45,22 @@ FROM healthsim.patients
 
 
 @HEALTHSIM.asset(
-    ["healthsim", "fhir_patients"],
+    ["healthsim", "patient_fhir_resources"],
     sql=[HEALTHSIM_MAPPING_INPUT_SQL, patient_mapping_sql()],
     deps=[dg.AssetKey(["healthsim", "patients"])],
     description=(
-        "Every canonical HealthSim patient as a FHIR R4 Patient resource (JSON), produced by "
-        "the same mapping as the FHIR pipeline's fhir_patients, so both sources of patients "
-        "meet FHIR consumers in one shape."
+        "Every canonical HealthSim patient (healthsim/patients) as a FHIR R4 Patient resource "
+        "(JSON), produced by the same mapping as fhir/fhir_patients (the patients that land "
+        "in the patients folder), so both sources of patients meet FHIR consumers in one "
+        "shape. Named apart from fhir/fhir_patients: a different source, a different table."
     ),
 )
-def healthsim_fhir_patients(
+def healthsim_patient_fhir_resources(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
         summary = map_patients(
-            session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.fhir_patients"
+            session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.patient_fhir_resources"
         ).summary
     context.log.info(f"Mapped {summary.row_count} HealthSim patients to FHIR Patient resources")
     return dg.MaterializeResult(metadata=summary.metadata())
