@@ -106,10 +106,24 @@ def test_database_busy_in_another_process_degrades(warehouse_path, ops_dirs):
     assert "busy in another process" in report.problems[0]
 
 
-def test_warehouse_health_check_passes_warns_and_errors(warehouse_path, ops_dirs):
+def test_warehouse_health_check_passes_warns_and_errors(warehouse_path, ops_dirs, monkeypatch):
+    import datetime as dt
+
+    import schedules.warehouse_health as module
+
     build_warehouse(warehouse_path, rows=50)
-    [degraded] = run_job("warehouse_health_job").get_asset_check_evaluations()
+    instance = dg.DagsterInstance.ephemeral()
+    # A fresh platform: no backup yet, and the first daily backup is not due: information.
+    [fresh] = run_job("warehouse_health_job", instance).get_asset_check_evaluations()
+    assert fresh.passed, fresh.metadata
+    assert "first daily backup is due" in fresh.metadata["information"].value
+    # Two days later with still no backup: degraded.
+    later = module.utc_now() + dt.timedelta(days=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "utc_now", lambda: later)
+        [degraded] = run_job("warehouse_health_job", instance).get_asset_check_evaluations()
     assert not degraded.passed and degraded.severity == dg.AssetCheckSeverity.WARN
+    assert "No backup in" in degraded.metadata["problems"].value
     assert degraded.asset_key == dg.AssetKey(["operations", "warehouse_file"])
     _backup(warehouse_path, ops_dirs[0])
     [healthy] = run_job("warehouse_health_job").get_asset_check_evaluations()
@@ -222,4 +236,7 @@ def test_warehouse_health_reads_its_resources_not_the_environment(tmp_path, ops_
     result = defs.resolve_job_def("warehouse_health_job").execute_in_process()
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.passed, evaluation.metadata
-    assert evaluation.metadata["backup_root"].value == str(backups)
+    facts = evaluation.metadata["facts"].value
+    assert f"| backup_root | {backups} |" in facts
+    # Sizes read as MB/GB, never raw byte counts.
+    assert "_bytes" not in facts and (" GB |" in facts or " MB |" in facts)
