@@ -13,7 +13,7 @@ from fhir_assets.healthsim.star import checks
 from resources import local_warehouse
 from tests.test_healthsim_support import install_geography, query
 
-BUILD = "(group:healthsim or group:analytics) and not key:healthsim/patient_fhir_resources and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
+BUILD = "(group:healthsim or group:analytics) and not key:healthsim/fhir_patients and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,11 @@ def built_star(tmp_path_factory) -> Path:
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     star_checks = [e for e in evaluations if e.asset_key.path[0] == "analytics"]
-    assert len(star_checks) == len(checks.RULES) * len(checks.FACT_SOURCES) and all(
-        e.passed for e in star_checks
-    )
+    dimension_rules = sum(len(checks.dimension_audits(d.name)) for d in checks.DIMENSIONS)
+    expected = len(checks.RULES) * len(checks.FACT_SOURCES) + dimension_rules
+    assert len(star_checks) == expected and all(e.passed for e in star_checks)
+    keyed = {e.asset_key.path[1] for e in star_checks if e.check_name == "key_unique"}
+    assert keyed == {d.name for d in checks.DIMENSIONS} and len(keyed) >= 7
     return root / "warehouse.duckdb"
 
 
@@ -192,3 +194,44 @@ def test_every_check_has_a_failing_case(star):
         _execute(star, f"UPDATE analytics.{fact} SET facility_key = -1 WHERE rowid % 5 = 0")
         for rule in checks.RULES:
             assert not _evaluate(rule, fact).passed, (fact, rule)
+
+
+def _dimension_rule(name: str, dim: str):
+    [audit] = [a for a in checks.dimension_audits(dim) if a.name == name]
+    from resources.publish import AuditContext
+
+    with local_warehouse().session() as session:
+        table = f"analytics.{dim}"
+        return audit.rule(AuditContext(session=session, table=table, published=table))
+
+
+def test_dimension_checks_fail_on_duplicate_null_or_missing_unknown_member(star):
+    for dim in checks.DIMENSION_KEYS:
+        assert _dimension_rule("key_unique", dim).passed, dim
+        assert _dimension_rule("unknown_member_present", dim).passed, dim
+    _execute(
+        star,
+        "INSERT INTO analytics.dim_procedure SELECT * FROM analytics.dim_procedure "
+        "WHERE procedure_key = (SELECT max(procedure_key) FROM analytics.dim_procedure)",
+    )
+    result = _dimension_rule("key_unique", "dim_procedure")
+    assert not result.passed and result.metadata["duplicate_keys"].value == 1
+    _execute(star, "DELETE FROM analytics.dim_medication WHERE medication_key = -1")
+    assert not _dimension_rule("unknown_member_present", "dim_medication").passed
+    _execute(star, "UPDATE analytics.dim_date SET date_key = NULL WHERE date_key = -1")
+    result = _dimension_rule("key_unique", "dim_date")
+    assert not result.passed and result.metadata["rows_with_null_key"].value == 1
+
+
+def test_dimension_pointing_at_a_dimension_has_no_orphans(star):
+    assert checks.DIMENSION_FOREIGN_KEYS["dim_patient"] == {
+        "geography_key": "dim_geography.geography_key"
+    }
+    assert _dimension_rule("foreign_keys_resolve", "dim_patient").passed
+    _execute(
+        star,
+        "DELETE FROM analytics.dim_geography WHERE geography_key = "
+        "(SELECT max(geography_key) FROM analytics.dim_patient)",
+    )
+    result = _dimension_rule("foreign_keys_resolve", "dim_patient")
+    assert not result.passed and result.metadata["unresolved_by_column"].value["geography_key"] > 0

@@ -7,15 +7,16 @@ the tables and their relationships are declared once, in ``schema.py``.
 
 import dagster as dg
 
-from fhir_assets.healthsim.canonical import HEALTHSIM
-from fhir_assets.healthsim.star.checks import FACT_SOURCES, fact_audits
+from fhir_assets.healthsim.star.checks import FACT_SOURCES, dimension_audits, fact_audits
 from fhir_assets.healthsim.star.schema import STAR_TABLES, StarTable
 from resources import Warehouse, WarehouseSession
 from resources.assets import WarehouseAssets
 from resources.publish import audit_specs, audited
 from resources.sql_files import load_sql
 
-ANALYTICS = WarehouseAssets(group_name="analytics", owners=HEALTHSIM.owners)
+# The star schema is what analysts query: the analytics team owns it (HealthSim owns the
+# canonical tables it is built from).
+ANALYTICS = WarehouseAssets(group_name="analytics", owners=["team:analytics"])
 STAR_SQL_PACKAGE = "fhir_assets.healthsim.star.sql"
 DIRECTORY_ORGANIZATIONS = "directory.organizations"
 
@@ -39,7 +40,7 @@ def register_facility_directory(session: WarehouseSession) -> bool:
 
 def build_star_asset(table: StarTable) -> dg.AssetsDefinition:
     target = f"analytics.{table.name}"
-    audits = fact_audits(table.name) if table.name in FACT_SOURCES else []
+    audits = fact_audits(table.name) if table.name in FACT_SOURCES else dimension_audits(table.name)
 
     @ANALYTICS.asset(
         table.key,

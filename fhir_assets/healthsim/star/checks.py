@@ -1,5 +1,6 @@
-"""Checks of the star schema: keys resolve, totals reconcile, every fact row has its date,
-no row on the unknown patient, few rows on the unknown facility.
+"""Checks of the star schema: dimension keys are unique with their unknown member, keys
+resolve, totals reconcile, every fact row has its date, no row on the unknown patient, few
+rows on the unknown facility.
 
 Each rule is an ``evaluate_*`` function over a ``WarehouseSession`` (tested directly on a
 deliberately broken warehouse); :func:`fact_audits` makes them the blocking audits of the
@@ -10,12 +11,16 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from fhir_assets.healthsim.star.schema import FACTS
+from fhir_assets.healthsim.star.schema import DIMENSION_KEYS, DIMENSIONS, FACTS
 from resources import WarehouseSession
-from resources.publish import Audit, rule_audit
+from resources.publish import Audit, key_audit, rule_audit
 
 #: fact -> {foreign key column: dimension table.key column}, from the one declaration.
 FACT_FOREIGN_KEYS: dict[str, dict[str, str]] = {f.name: f.foreign_keys() for f in FACTS}
+#: The same for dimensions that point at another dimension (dim_patient -> dim_geography).
+DIMENSION_FOREIGN_KEYS: dict[str, dict[str, str]] = {
+    d.name: d.foreign_keys() for d in DIMENSIONS if d.references
+}
 #: fact -> its primary date key; fact -> the canonical table it reconciles with.
 FACT_DATE_KEYS: dict[str, str] = {f.name: f.date_key for f in FACTS if f.date_key}
 FACT_SOURCES: dict[str, str] = {f.name: f.source for f in FACTS}
@@ -28,11 +33,13 @@ def evaluate_foreign_keys(
 ) -> dg.AssetCheckResult:
     """Every foreign key of ``fact`` is a key of its dimension (the unknown member -1 included).
 
+    ``fact`` may also be a dimension that points at another one (no orphan dim_patient row).
     ``table`` is the table judged (the staged fact before publish); default the published one.
     """
     unresolved: dict[str, int] = {}
     examples: list[str] = []
-    for column, target in FACT_FOREIGN_KEYS[fact].items():
+    references = FACT_FOREIGN_KEYS.get(fact) or DIMENSION_FOREIGN_KEYS[fact]
+    for column, target in references.items():
         dim, key = target.split(".")
         where = (
             f"f.{column} IS NULL OR NOT EXISTS "
@@ -160,5 +167,40 @@ def fact_audits(fact: str) -> list[Audit]:
     ]
 
 
-#: Separate checks of the star schema: none left, every rule is an audit of its fact.
+def evaluate_unknown_member(
+    session: WarehouseSession, dim: str, table: str | None = None
+) -> dg.AssetCheckResult:
+    """The dimension holds its unknown member (key -1) exactly once."""
+    key = DIMENSION_KEYS[dim]
+    (unknown,) = session.fetch_rows(
+        f"SELECT count(*) FROM {table or f'analytics.{dim}'} WHERE {key} = -1"
+    )[0]
+    return dg.AssetCheckResult(
+        passed=int(unknown) == 1, metadata={"key_column": key, "unknown_member_rows": int(unknown)}
+    )
+
+
+def dimension_audits(dim: str) -> list[Audit]:
+    """A dimension's blocking rules: its key is unique and never NULL, the unknown member -1
+    is there once, and a key naming another dimension resolves (no orphans)."""
+    audits = [
+        key_audit([DIMENSION_KEYS[dim]]),
+        rule_audit(
+            "unknown_member_present",
+            "The unknown member (key -1) that unresolved keys point at is present once.",
+            lambda session, table: evaluate_unknown_member(session, dim, table),
+        ),
+    ]
+    if dim in DIMENSION_FOREIGN_KEYS:
+        audits.append(
+            rule_audit(
+                "foreign_keys_resolve",
+                RULES["foreign_keys_resolve"][1],
+                lambda session, table: evaluate_foreign_keys(session, dim, table),
+            )
+        )
+    return audits
+
+
+#: Separate checks of the star schema: none left, every rule is an audit of its table.
 STAR_CHECKS: list[dg.AssetChecksDefinition] = []

@@ -219,3 +219,4 @@ STAR_TABLES: tuple[StarTable, ...] = (
 )
 
 FACTS: tuple[StarTable, ...] = tuple(t for t in STAR_TABLES if t.is_fact)
+DIMENSIONS: tuple[StarTable, ...] = tuple(t for t in STAR_TABLES if not t.is_fact)
