@@ -13,7 +13,7 @@ The rule, one for the whole code location (applied in ``narr_platform/definition
   rhythm; no table here is fed that way today (every input is a landing file), so none
   uses it. :func:`daily_condition` is the one to use when one is.
 
-The automation condition sensor (:func:`automation_sensor`) evaluates them every 30 s. It
+The automation condition sensor (:func:`automation_sensor`) evaluates them every 15 s. It
 is on in the shipped configuration; ``PLATFORM_AUTOMATION=off`` ships it stopped (or stop
 ``automation_condition_sensor`` on the UI's Automation page; the instance remembers).
 """
@@ -27,7 +27,7 @@ import dagster as dg
 
 AUTOMATION_ENV_VAR = "PLATFORM_AUTOMATION"
 AUTOMATION_SENSOR_NAME = "automation_condition_sensor"
-AUTOMATION_INTERVAL_SECONDS = 30
+AUTOMATION_INTERVAL_SECONDS = 15
 
 #: Every asset downstream of a landing reader.
 DOWNSTREAM_CONDITION: dg.AutomationCondition = (

@@ -272,12 +272,40 @@ def _schedule(job: dg.JobDefinition, cron: str, description: str) -> dg.Schedule
 
 #: Copies of the DuckDB file (backups, MotherDuck): only the local deployment has one.
 DUCKDB_FILE_JOBS = [daily_backup, weekly_backup, publish_to_motherduck]
-DUCKDB_FILE_SCHEDULES = [
-    _schedule(daily_backup, "30 2 * * *", "Every day at 02:30 UTC."),
-    _schedule(weekly_backup, "30 3 * * 0", "Sundays at 03:30 UTC."),
-]
 #: The Parquet export reads tables through the warehouse: it runs on either engine.
 EXPORT_JOBS = [monthly_export]
-EXPORT_SCHEDULES = [
-    _schedule(monthly_export, "30 4 1 * *", "The 1st of each month at 04:30 UTC."),
-]
+
+
+def duckdb_file_schedules(operations: OperationsResource) -> list[dg.ScheduleDefinition]:
+    """The backup schedules, described with the folders this code location resolved."""
+    root = operations.backup_root
+    return [
+        _schedule(
+            daily_backup,
+            "30 2 * * *",
+            f"Every day at 02:30 UTC: runs daily_backup, a compressed, checksummed copy of the "
+            f"warehouse file into {root / 'daily'}/, then deletes daily backups older than "
+            f"{RETENTION_DAYS['daily']} days (the newest is always kept).",
+        ),
+        _schedule(
+            weekly_backup,
+            "30 3 * * 0",
+            f"Sundays at 03:30 UTC: runs weekly_backup into {root / 'weekly'}/, then deletes "
+            f"weekly backups older than {RETENTION_DAYS['weekly']} days (the newest is always "
+            "kept).",
+        ),
+    ]
+
+
+def export_schedules(operations: OperationsResource) -> list[dg.ScheduleDefinition]:
+    """The export schedule, described with the folder this code location resolved."""
+    folder = operations.export_root / MONTHLY_EXPORT_FOLDER
+    return [
+        _schedule(
+            monthly_export,
+            "30 4 1 * *",
+            f"The 1st of each month at 04:30 UTC: runs monthly_export, every warehouse table "
+            f"to Parquet in {folder}/<date>/<schema>/<table>.parquet, then deletes exports "
+            "older than one year.",
+        )
+    ]

@@ -16,10 +16,10 @@ import dagster as dg
 from resources.deployment import Deployment
 from schedules.backup_jobs import (
     DUCKDB_FILE_JOBS,
-    DUCKDB_FILE_SCHEDULES,
     EXPORT_JOBS,
-    EXPORT_SCHEDULES,
     OperationsResource,
+    duckdb_file_schedules,
+    export_schedules,
 )
 from schedules.warehouse_health import (
     warehouse_file,
@@ -31,13 +31,20 @@ from schedules.warehouse_health import (
 
 def definitions(deployment: Deployment, environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """The operations of ``deployment``, with the ``operations`` resource read from ``environ``."""
-    resources = {"operations": OperationsResource.from_env(environ)}
+    operations = OperationsResource.from_env(environ)
+    resources = {"operations": operations}
     if deployment is not Deployment.LOCAL:
-        return dg.Definitions(jobs=EXPORT_JOBS, schedules=EXPORT_SCHEDULES, resources=resources)
+        return dg.Definitions(
+            jobs=EXPORT_JOBS, schedules=export_schedules(operations), resources=resources
+        )
     return dg.Definitions(
         assets=[warehouse_file],
         asset_checks=[warehouse_health],
         jobs=[*DUCKDB_FILE_JOBS, *EXPORT_JOBS, warehouse_health_job],
-        schedules=[*DUCKDB_FILE_SCHEDULES, *EXPORT_SCHEDULES, warehouse_health_schedule],
+        schedules=[
+            *duckdb_file_schedules(operations),
+            *export_schedules(operations),
+            warehouse_health_schedule,
+        ],
         resources=resources,
     )

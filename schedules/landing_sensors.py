@@ -44,7 +44,7 @@ from resources.landing import (
     recorded_source_hashes,
 )
 
-DEFAULT_INTERVAL_SECONDS = 30
+DEFAULT_INTERVAL_SECONDS = 15
 _MAX_RUN_KEY = 200
 
 

@@ -48,7 +48,7 @@ def test_automation_sensor_is_on_in_the_shipped_configuration(monkeypatch):
     sensor = defs.resolve_sensor_def(AUTOMATION_SENSOR_NAME)
     assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert sensor.minimum_interval_seconds == 30
+    assert sensor.minimum_interval_seconds == 15
 
 
 def test_automation_can_be_shipped_off():
@@ -73,3 +73,19 @@ def test_one_rule_decides_which_checks_block():
     assert wrong == []
     drops = [k for k in graph.asset_check_keys if k.name == "row_count_drop"]
     assert {k.asset_key.path[0] for k in drops} >= {"fhir", "healthsim", "reference", "directory"}
+
+
+def test_schedule_and_sensor_descriptions_say_what_runs_retention_and_full_folder(
+    landing_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PLATFORM_BACKUP_DIR", str(tmp_path / "backups"))
+    defs = load_definitions()
+    daily = defs.resolve_schedule_def("daily_backup_schedule").description
+    assert "daily_backup" in daily and f"{tmp_path / 'backups' / 'daily'}/" in daily
+    assert "7 days" in daily
+    assert "one year" in defs.resolve_schedule_def("monthly_export_schedule").description
+    patients = defs.resolve_sensor_def("landing_patients_sensor").description
+    assert f"{landing_dir / 'patients'}/" in patients and "every 15 s" in patients
+    assert "skipped 7 days" in patients
+    for sensor in defs.sensors:
+        assert sensor.description and "``" not in sensor.description

@@ -11,9 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import requests
 
+from tests import ui_support
 from tests.conftest import PROJECT_ROOT, generate_sample, load_definitions
 
 pytestmark = pytest.mark.ui
@@ -188,3 +190,97 @@ def test_lineage_page_lists_groups_and_a_launched_run_succeeds(dagster_dev: str,
 def test_chromium_is_the_debian_build():
     """The browser test must not depend on a downloaded Playwright browser."""
     assert shutil.which("chromium") == str(CHROMIUM) or not CHROMIUM.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 15: a new file updates everything downstream, and the UI launches nothing unasked.
+
+ARTIFACT_DIR = Path(os.environ.get("UI_ARTIFACT_DIR", PROJECT_ROOT / "build" / "test-artifacts"))
+PATIENT_DATA = dg.AssetKey(["fhir", "patient_data"])
+
+
+def materialize_patient_pipeline(instance: dg.DagsterInstance) -> list[dg.AssetKey]:
+    """What `make run` does for the patient reader and everything downstream of it."""
+    defs = load_definitions()
+    keys = sorted(
+        dg.AssetSelection.assets(PATIENT_DATA).downstream().resolve(defs.resolve_asset_graph())
+    )
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
+    assert job.execute_in_process(instance=instance).success
+    return keys
+
+
+def drop_patient_file(landing: Path, scratch: Path, name: str) -> Path:
+    """A new patients file (other patients: another seed) moved into the landing folder."""
+    generate_sample(scratch, "patients", patients=2_000, seed=7)
+    source = scratch / "patients" / "patients_2024_01_ehr_extract.csv"
+    target = landing / "patients" / name
+    hidden = target.with_name(f".{name}.partial")  # the writer's in-progress name
+    shutil.copy(source, hidden)
+    hidden.rename(target)
+    return target
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unasked(
+    dagster_home: Path, landing_dir: Path, tmp_path: Path
+):
+    from playwright.sync_api import sync_playwright
+
+    generate_sample(landing_dir, "patients", patients=2_000)
+    instance = dg.DagsterInstance.get()
+    keys = materialize_patient_pipeline(instance)
+    made_by_make_run = {r.run_id for r in instance.get_runs()}
+    ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
+
+    with ui_support.dagster_dev(dagster_home, {}, tmp_path / "dagster_dev.log") as url:
+        # Two landing-sensor intervals (three ticks) and the automation sensor's ticks:
+        # the files were loaded already, so nothing may run.
+        ui_support.wait_for_ticks(url, "landing_patients_sensor", 3, timeout=240)
+        ui_support.wait_for_ticks(url, "automation_condition_sensor", 2, timeout=120)
+        unasked = [r for r in ui_support.runs(url) if r["runId"] not in made_by_make_run]
+        assert unasked == [], f"runs nobody asked for: {unasked}"
+
+        dropped = time.time()
+        drop_patient_file(landing_dir, tmp_path / "scratch", "patients_2024_07_new_clinic.csv")
+        fresh_at = ui_support.wait_until_fresh(url, keys, dropped, timeout=900)
+        print(f"dropped file -> last downstream asset fresh: {fresh_at - dropped:.1f} s")
+
+        launched = [r for r in ui_support.runs(url) if r["runId"] not in made_by_make_run]
+        tags = [{t["key"]: t["value"] for t in r["tags"]} for r in launched]
+        by_sensor = [t for t in tags if t.get("dagster/sensor_name") == "landing_patients_sensor"]
+        assert len(by_sensor) == 1, tags  # exactly one reader run for the new file
+        assert all(r["status"] == "SUCCESS" for r in launched), launched
+        # Every run shows its target: the assets it materializes.
+        assert all(r["assetSelection"] for r in launched), launched
+        reader_run = next(
+            r
+            for r, t in zip(launched, tags, strict=True)
+            if t.get("dagster/sensor_name") == "landing_patients_sensor"
+        )
+        assert reader_run["assetSelection"] == [{"path": ["fhir", "patient_data"]}]
+        # The reader loaded the new file (its hash is recorded for the next first tick).
+        states = ui_support.asset_states(url, keys)
+        assert all(s["staleStatus"] == "FRESH" for s in states.values()), states
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.goto(
+                    f"{url}/locations/narr_platform/asset-groups/fhir",
+                    wait_until="domcontentloaded",
+                )
+                with contextlib.suppress(Exception):
+                    page.get_by_role("button", name="Skip").click(timeout=15_000)
+                page.get_by_text("fhir_patients", exact=True).first.wait_for(timeout=60_000)
+                page.wait_for_timeout(3_000)  # let the live status badges load
+                page.screenshot(path=str(ARTIFACT_DIR / "asset_graph_after_new_patient_file.png"))
+                body = page.inner_text("body")
+                assert "Unsynced" not in body and "Stale" not in body, body[:2000]
+                page.goto(f"{url}/runs", wait_until="domcontentloaded")
+                page.get_by_text("patient_data").first.wait_for(timeout=60_000)
+                page.screenshot(path=str(ARTIFACT_DIR / "runs_after_new_patient_file.png"))
+            finally:
+                browser.close()
+    assert (ARTIFACT_DIR / "asset_graph_after_new_patient_file.png").stat().st_size > 10_000
