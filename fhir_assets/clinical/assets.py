@@ -5,7 +5,7 @@ One asset per resource type writes ``fhir.<table>``: the resource as JSON text
 written once in DuckDB's dialect and run on Spark through the warehouse's translation; the
 JSON is built member by member (absent members omitted), as the Patient mapping does.
 Patients are the HealthSim patients mapped by the one Patient mapping
-(``healthsim.fhir_patients``). References between resources are written only when their
+(``healthsim.patient_fhir_resources``). References between resources are written only when their
 target exists, and a blocking check per resource type proves that every reference resolves.
 """
 
@@ -33,8 +33,8 @@ FHIR_RESOURCES = WarehouseAssets(group_name="fhir_clinical", owners=["team:fhir"
 #: The Patient resources the clinical resources point at (HealthSim patients, one mapping).
 PATIENT_RESOURCES = (
     "Patient",
-    "healthsim.fhir_patients",
-    dg.AssetKey(["healthsim", "fhir_patients"]),
+    "healthsim.patient_fhir_resources",
+    dg.AssetKey(["healthsim", "patient_fhir_resources"]),
 )
 
 
