@@ -58,7 +58,7 @@ def warehouse_health(
     no_backup = report.facts.get("newest_backup") is None
     if no_backup and first_due is not None and utc_now() < first_due:
         # A fresh platform (make run): no scheduled backup has had its turn yet.
-        problems = [p for p in problems if not p.startswith("No backup in")]
+        problems = [p for p in problems if not p.startswith(("No backup in", "No backups in"))]
         notes.append(
             f"No backup yet; the first daily backup is due {first_due:%Y-%m-%d %H:%M} UTC "
             "(daily_backup_schedule)."

@@ -123,7 +123,7 @@ def test_warehouse_health_check_passes_warns_and_errors(warehouse_path, ops_dirs
         patch.setattr(module, "utc_now", lambda: later)
         [degraded] = run_job("warehouse_health_job", instance).get_asset_check_evaluations()
     assert not degraded.passed and degraded.severity == dg.AssetCheckSeverity.WARN
-    assert "No backup in" in degraded.metadata["problems"].value
+    assert "No backups in" in degraded.metadata["problems"].value
     assert degraded.asset_key == dg.AssetKey(["operations", "warehouse_file"])
     _backup(warehouse_path, ops_dirs[0])
     [healthy] = run_job("warehouse_health_job").get_asset_check_evaluations()
