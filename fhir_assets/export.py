@@ -13,7 +13,7 @@ Immunization, AllergyIntolerance, Organization, Practitioner, Claim):
 System level (``$export``): every resource. Group level (``Group/<scenario>/$export``): the
 patients of a saved HealthSim scenario and their resources, plus the organizations and
 practitioners those resources reference. Patients come from ``fhir.fhir_patients`` and the
-HealthSim patients (``healthsim.fhir_patients``), each id once.
+HealthSim patients (``healthsim.patient_fhir_resources``), each id once.
 """
 
 import datetime as dt
