@@ -13,7 +13,7 @@ from fhir_assets.healthsim.star import checks
 from resources import local_warehouse
 from tests.test_healthsim_support import install_geography, query
 
-BUILD = "(group:healthsim or group:analytics) and not key:healthsim/fhir_patients and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
+BUILD = "(group:healthsim or group:analytics) and not key:healthsim/patient_fhir_resources and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
 
 
 @pytest.fixture(scope="module")
