@@ -10,6 +10,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    vintage_sql,
     zero_pad,
 )
 from resources import LandingZone, Warehouse
@@ -23,15 +24,22 @@ ADI_TABLE = "reference.ref_adi_blockgroup"
 ADI_SQL = """
 WITH raw AS (
     SELECT
+        {vintage} AS adi_vintage,
         {fips} AS blockgroup_fips,
         trim(GISJOIN) AS gisjoin,
         upper(trim(ADI_NATRANK)) AS national_text,
         upper(trim(ADI_STATERNK)) AS state_text,
         source_file
     FROM landing_adi
+),
+newest AS (
+    -- two vintages of one block group in the folder: the newest wins
+    SELECT *, max(adi_vintage) OVER (PARTITION BY blockgroup_fips) AS newest_vintage
+    FROM raw
 )
 SELECT
     blockgroup_fips,
+    adi_vintage,
     substr(blockgroup_fips, 1, 11) AS tract_fips,
     substr(blockgroup_fips, 1, 5) AS county_fips,
     substr(blockgroup_fips, 1, 2) AS state_fips,
@@ -47,8 +55,9 @@ SELECT
     national_text AS adi_national_rank_text,
     state_text AS adi_state_rank_text,
     source_file
-FROM raw
-""".replace("{fips}", zero_pad("FIPS", 12))
+FROM newest
+WHERE adi_vintage IS NOT DISTINCT FROM newest_vintage
+""".replace("{fips}", zero_pad("FIPS", 12)).replace("{vintage}", vintage_sql(None))
 
 
 @REFERENCE.asset(
@@ -56,7 +65,9 @@ FROM raw
     check_specs=specs(ADI_TABLE),
     sql=ADI_SQL,
     description=(
-        "Area Deprivation Index (Neighborhood Atlas) per census block group (12-digit FIPS): "
+        "Area Deprivation Index (Neighborhood Atlas) per census block group (12-digit FIPS), "
+        "with each row's vintage (`adi_vintage`, the release year in the file name, e.g. "
+        "US_2021_ADI_...; the newest wins per block group): "
         "`adi_national_rank` is the national percentile (1 = least, 100 = most deprived), "
         "`adi_state_rank` the state decile (1-10). A block group too small or too "
         "institutional to rank carries its `suppression_code` (GQ, PH, GQ-PH, QDI) instead."

@@ -175,3 +175,13 @@ def reading(source: str, files: Sequence[Path]) -> Iterator[None]:
             + "\n".join(detail.splitlines()[:12]),
             metadata={"files": dg.MetadataValue.json([str(p) for p in files])},
         ) from exc
+
+
+def vintage_sql(default: int | None, path: str = "source_file") -> str:
+    """The release year (vintage) in a file's name, the last path part: 2020 in
+    ``SVI_2020_US_county.csv``, 2024 in ``..._2024_release.csv``; ``default`` when none."""
+    fallback = "CAST(NULL AS INTEGER)" if default is None else str(int(default))
+    return (
+        f"coalesce(try_cast(nullif(regexp_extract(regexp_replace({path}, '^.*[/\\\\]', ''), "
+        f"'(19|20)[0-9]{{2}}', 0), '') AS INTEGER), {fallback})"
+    )

@@ -15,6 +15,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    vintage_sql,
     zero_pad,
 )
 from resources import LandingZone, Warehouse, WarehouseSession
@@ -28,6 +29,7 @@ PLACES_TRACT_WIDE_TABLE = "reference.ref_places_tract_wide"
 
 _MEASURE_COLUMNS = """
     Year AS year,
+    {vintage} AS release_vintage,
     trim(StateAbbr) AS state_usps,
     trim(StateDesc) AS state_name,
     trim(DataSource) AS data_source,
@@ -47,7 +49,7 @@ _MEASURE_COLUMNS = """
     TotalPopulation AS total_population,
     TotalPop18plus AS total_population_18plus,
     trim(Geolocation) AS geolocation,
-    source_file"""
+    source_file""".replace("{vintage}", vintage_sql(None))
 
 # County pulls carry a national row (StateAbbr US, LocationID not 5 digits): it is not a
 # county, so it is counted in the materialization metadata rather than loaded here.
@@ -77,15 +79,21 @@ FROM landing_places_tract
 VALUE_TYPE_SUFFIX = {"CrdPrv": "crude_prev", "AgeAdjPrv": "adj_prev"}
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
-# One row per geography for the latest year, one column per measure and value type.
+# One row per geography for the latest year, one column per measure and value type. When
+# the folder holds two PLACES releases (release_vintage, from the file name) with that year,
+# the newest release wins; the long tables keep every release, each row with its vintage.
 PLACES_WIDE_SQL = """
 SELECT
     {key},
     max(state_usps) AS state_usps,
     max(year) AS year,
+    max(release_vintage) AS release_vintage,
     {measures}
 FROM {table}
 WHERE year = (SELECT max(year) FROM {table})
+    AND coalesce(release_vintage, 0) = (
+        SELECT coalesce(max(release_vintage), 0) FROM {table}
+        WHERE year = (SELECT max(year) FROM {table}))
 GROUP BY {key}
 """
 

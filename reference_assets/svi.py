@@ -1,4 +1,12 @@
-"""CDC/ATSDR Social Vulnerability Index 2022, county and tract, every column typed."""
+"""CDC/ATSDR Social Vulnerability Index, county and tract, every column typed, per vintage.
+
+Each row records its vintage (``svi_vintage``, the release year) read from the file's name
+(``SVI_2020_US_county.csv``, ``2022svi_pa_co_cdc.csv``); a file whose name carries no year
+is of the layout's vintage, 2022 (its header matched the 2022 columns). When one folder
+holds two vintages of the same county or tract, the newest wins for that key; the older
+rows are counted in the materialization metadata (``superseded_rows``), and the vintages
+the table holds are written in its table comment and metadata (``vintages``).
+"""
 
 import dagster as dg
 
@@ -10,6 +18,7 @@ from reference_assets.layouts import (
     reading,
     source_files,
     validate_headers,
+    vintage_sql,
     zero_pad,
 )
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
@@ -20,6 +29,10 @@ from resources.publish import audited
 SVI_COUNTY_TABLE = "reference.ref_svi_county"
 SVI_TRACT_TABLE = "reference.ref_svi_tract"
 SVI_VIEW = "landing_svi"
+#: The vintage of the layout (reference_assets/svi_layout.py) a file without a year is read as.
+LAYOUT_VINTAGE = 2022
+#: The release year in a file's name (the last path part): 2020 in SVI_2020_US_county.csv.
+VINTAGE_SQL = vintage_sql(LAYOUT_VINTAGE)
 
 
 def _svi_value(name: str) -> str:
@@ -42,6 +55,7 @@ SVI_SELECT = """
 WITH typed AS (
     SELECT
         *,
+        {vintage} AS svi_vintage,
         CASE WHEN length(trim(FIPS)) <= 5 THEN {county_fips}
              ELSE {tract_fips} END AS fips_code,
         {state_fips} AS state_code,
@@ -50,17 +64,26 @@ WITH typed AS (
                      <> max({state_fips}) OVER (PARTITION BY source_file)
              THEN 'national' ELSE 'state' END AS svi_rank_scope
     FROM landing_svi
+),
+newest AS (
+    -- two vintages of one geography: the newest wins (same-vintage duplicates still fail
+    -- key_unique)
+    SELECT *, max(svi_vintage) OVER (PARTITION BY fips_code) AS newest_vintage
+    FROM typed
 )
 SELECT
     {keys},
+    svi_vintage,
     svi_rank_scope,
     {columns},
     source_file
-FROM typed
-WHERE {geography}
+FROM newest
+WHERE {vintage_filter} AND ({geography})
 """
 
 _CODES = {
+    "vintage": VINTAGE_SQL,
+    "vintage_filter": "svi_vintage = newest_vintage",
     "county_fips": zero_pad("FIPS", 5),
     "tract_fips": zero_pad("FIPS", 11),
     "state_fips": zero_pad("ST", 2),
@@ -105,6 +128,19 @@ def load_svi(
         missing_overall = session.fetch_rows(
             f"SELECT count(*) FROM {table} WHERE rpl_themes IS NULL"
         )[0][0]
+        vintages = dict(
+            session.fetch_rows(f"SELECT svi_vintage, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
+        )
+        read = session.fetch_rows(
+            "SELECT count(*) FROM ("
+            + select_sql.replace(_CODES["vintage_filter"], "svi_vintage IS NOT NULL")
+            + ") AS every_vintage"
+        )[0][0]
+        held = ", ".join(str(v) for v in vintages)
+        session.execute(
+            f"COMMENT ON TABLE {table} IS 'CDC/ATSDR SVI, vintages held: {held} "
+            "(newest per geography)'"
+        )
     context.log.info(f"{table}: {summary.row_count} rows, ranking scopes {scopes}")
     return dg.MaterializeResult(
         check_results=published.check_results,
@@ -115,6 +151,8 @@ def load_svi(
             "rows_state_ranked": int(scopes.get("state", 0)),
             "rows_nationally_ranked": int(scopes.get("national", 0)),
             "rows_without_overall_rank": int(missing_overall),
+            "vintages": dg.MetadataValue.json({str(v): int(n) for v, n in vintages.items()}),
+            "superseded_rows": int(read) - summary.row_count,
         },
     )
 
@@ -124,10 +162,13 @@ def load_svi(
     check_specs=specs(SVI_COUNTY_TABLE),
     sql=SVI_COUNTY_SQL,
     description=(
-        "CDC/ATSDR Social Vulnerability Index 2022 per county: all 158 published columns "
-        "typed (estimates, margins, percentages, percentile ranks, flags), -999 turned into "
-        "NULL. `rpl_themes` is the overall vulnerability percentile (0 = least, 1 = most "
-        "vulnerable); `svi_rank_scope` says whether it ranks within the state or nationally."
+        "CDC/ATSDR Social Vulnerability Index per county, in the 2022 layout: all 158 "
+        "published columns typed (estimates, margins, percentages, percentile ranks, flags), "
+        "-999 turned into NULL. `svi_vintage` is each row's release year (from the file name; "
+        "the newest vintage wins per county; the vintages held are in the table comment and "
+        "the `vintages` metadata). `rpl_themes` is the overall vulnerability percentile "
+        "(0 = least, 1 = most vulnerable); `svi_rank_scope` says whether it ranks within the "
+        "state or nationally."
     ),
 )
 @audited
@@ -142,9 +183,9 @@ def ref_svi_county(
     check_specs=specs(SVI_TRACT_TABLE),
     sql=SVI_TRACT_SQL,
     description=(
-        "CDC/ATSDR Social Vulnerability Index 2022 per census tract (11-digit FIPS): the same "
-        "158 typed columns as the county table, -999 as NULL, with the ranking scope "
-        "(state or national) of each row."
+        "CDC/ATSDR Social Vulnerability Index per census tract (11-digit FIPS): the same "
+        "158 typed columns as the county table, -999 as NULL, with each row's vintage "
+        "(`svi_vintage`, newest per tract) and ranking scope (state or national)."
     ),
 )
 @audited

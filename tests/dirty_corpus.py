@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import re
+import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -183,3 +184,19 @@ def file_without_columns(path: Path, header: Sequence[str], rows: Sequence[Seque
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def svi_two_vintages(real_2022: Path, folder: Path, changed_column: str = "RPL_THEMES") -> Path:
+    """The real SVI 2022 file beside an 'SVI 2020' copy whose values differ (older vintage).
+
+    Returns the 2020 file; every 2020 ``changed_column`` is 0.4321 so a test can tell them apart.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(real_2022, folder / real_2022.name)
+    with real_2022.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        rows = [dict(row, **{changed_column: "0.4321"}) for row in reader]
+    target = folder / "SVI_2020_PA_county.csv"
+    write_rows(target, header, rows)
+    return target

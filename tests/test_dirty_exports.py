@@ -349,3 +349,46 @@ def test_directory_merge_conflicts_and_shared_source_ids(landing_dir, materializ
     # Damage 7: the empty part file is listed, not skipped silently.
     refused = query(warehouse_path, "SELECT file_name, reason FROM directory.rejected_files")
     assert refused == [("treatment_centers_master.part-0003.json", "empty file (no JSON document)")]
+
+
+def test_svi_vintages_are_recorded_and_the_newest_wins(shared_dir, landing_dir, warehouse_path):
+    """Damage 9: an SVI 2020 file loaded into the table described as SVI 2022, and nothing
+    recorded the vintage."""
+    from tests.test_reference_support import reference_definitions
+
+    folder = landing_dir / "reference" / "svi"
+    dirty.svi_two_vintages(shared_dir / "data/svi/2022svi_pa_co_cdc.csv", folder)
+    defs = reference_definitions()
+    import dagster as dg
+
+    keys = dg.AssetSelection.from_string("key:reference/ref_svi_county").resolve(
+        defs.resolve_asset_graph()
+    )
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=list(keys)
+    )
+    assert result.success
+    rows = query(
+        warehouse_path,
+        "SELECT count(*), min(svi_vintage), max(svi_vintage), count(*) FILTER (rpl_themes = 0.4321) "
+        "FROM reference.ref_svi_county",
+    )
+    assert rows == [(67, 2022, 2022, 0)]
+    meta = result.asset_materializations_for_node("reference__ref_svi_county")[0].metadata
+    assert meta["vintages"].value == {"2022": 67} and meta["superseded_rows"].value == 67
+    (comment,) = query(
+        warehouse_path,
+        "SELECT comment FROM duckdb_tables() WHERE schema_name = 'reference' "
+        "AND table_name = 'ref_svi_county'",
+    )[0]
+    assert "2022" in comment
+    # Alone, the 2020 file loads as 2020: the vintage comes from the file, not the layout.
+    (folder / "2022svi_pa_co_cdc.csv").unlink()
+    assert (
+        defs.resolve_implicit_global_asset_job_def()
+        .execute_in_process(asset_selection=list(keys))
+        .success
+    )
+    assert query(warehouse_path, "SELECT DISTINCT svi_vintage FROM reference.ref_svi_county") == [
+        (2020,)
+    ]
