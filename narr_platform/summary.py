@@ -46,11 +46,16 @@ def build_summary() -> dict[str, Any]:
             {"table": name, "kind": kind, "rows": session.row_count(name)}
             for name, kind in session.list_tables()
         ]
+        staged = [
+            {"table": name, "rows": session.row_count(name)}
+            for name in session.list_staged_tables()
+        ]
     checks = _latest_check_results()
     return {
         "deployment": current_deployment().value,
         "target": warehouse.describe_target(),
         "tables": tables,
+        "staged": staged,
         "checks": checks,
         "checks_failed": [
             c
@@ -66,6 +71,13 @@ def render_summary(report: dict[str, Any]) -> str:
     lines.append(f"{'table':<{width}}  {'kind':<5} {'rows':>12}")
     for t in report["tables"]:
         lines.append(f"{t['table']:<{width}}  {t['kind']:<5} {t['rows']:>12,}")
+    if report.get("staged"):
+        lines += [
+            "",
+            "Staged tables NOT published (a blocking check failed; kept until the next run):",
+        ]
+        for t in report["staged"]:
+            lines.append(f"  {t['table']:<{width}}  {t['rows']:>12,} rows")
     checks = report["checks"]
     passed = sum(c["passed"] for c in checks)
     lines += ["", f"Asset checks: {passed} passed, {len(checks) - passed} failed"]

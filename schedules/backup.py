@@ -34,6 +34,8 @@ from typing import Any
 import duckdb
 import zstandard
 
+from resources.publish import STAGED_PREFIX
+
 BACKUP_DIR_ENV_VAR = "PLATFORM_BACKUP_DIR"
 EXPORT_DIR_ENV_VAR = "PLATFORM_EXPORT_DIR"
 RPO_ENV_VAR = "BACKUP_RPO_HOURS"
@@ -146,11 +148,18 @@ def quote_table(table: str) -> str:
     return ".".join('"' + p.replace('"', '""') + '"' for p in parts)
 
 
-def base_tables(connection: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every user base table of the open database as ``schema.table``, sorted."""
+def base_tables(connection: duckdb.DuckDBPyConnection, staged: bool = False) -> list[str]:
+    """Every published base table of the open database as ``schema.table``, sorted.
+
+    A staged table (``schema._staged_<table>``, kept by a failed audit, see
+    ``resources/publish.py``) is never listed as a published table; ``staged=True`` lists
+    those instead.
+    """
     rows = connection.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND NOT temporary ORDER BY 1"
+        "WHERE database_name = current_database() AND NOT temporary "
+        "AND starts_with(table_name, ?) = ? ORDER BY 1",
+        [STAGED_PREFIX, staged],
     ).fetchall()
     return [str(r[0]) for r in rows]
 
@@ -295,6 +304,8 @@ def create_backup(
                 "schema_version": version,
                 "platform_version": _platform_version(),
                 "tables": tables,
+                # In the file, never as published tables: audits that failed (resources/publish.py).
+                "staged_tables": base_tables(connection, staged=True),
                 "seconds": round(seconds, 3),
             }
             _write_json_atomically(manifest_path, manifest)

@@ -281,3 +281,55 @@ def test_star_fact_with_dates_missing_from_dim_date_is_not_published(
         table,
     )
     assert fingerprint(warehouse_path, table)[0] == before[0] + 1
+
+
+# ---- what reads the warehouse sees published tables only ----------------------------------
+def test_staged_table_is_listed_by_summary_and_never_backed_up_exported_or_viewed(
+    landing_dir, warehouse_path, materialize, platform_env, monkeypatch, dagster_home
+):
+    import json
+
+    from narr_platform.summary import build_summary, render_summary
+    from resources import local_warehouse
+    from schedules.backup import create_backup
+    from tests.ops_support import run_job, use_private_ops_dirs
+
+    backups, exports = use_private_ops_dirs(platform_env, monkeypatch)
+    table = "reference.ref_svi_county"
+    folder = landing_dir / "reference/svi"
+    folder.mkdir(parents=True)
+    _svi_frame([1000, 2000, 3000]).to_csv(folder / "SVI_2022_AL_county.csv", index=False)
+    assert materialize("key:reference/ref_svi_county").success
+    warehouse = local_warehouse()
+    with warehouse.session() as session:  # a view on the published table, as v_* views are
+        session.create_view_as("reference.v_svi_al", f"SELECT * FROM {table}")
+    _svi_frame([900, 1900, 2900]).to_csv(folder / "SVI_2020_AL_county.csv", index=False)
+    assert not materialize("key:reference/ref_svi_county", raise_on_error=False).success
+    staged = staged_name(table)
+
+    report = build_summary()
+    assert [t["table"] for t in report["staged"]] == [staged]
+    assert report["staged"][0]["rows"] == 6
+    assert staged not in [t["table"] for t in report["tables"]]
+    assert staged in render_summary(report)
+    with warehouse.session() as session:
+        assert session.row_count("reference.v_svi_al") == 3  # the view reads published rows
+        assert staged not in [name for name, _ in session.list_tables()]
+
+    backup = create_backup(warehouse.connect, warehouse_path, backups, "daily")
+    manifest = json.loads(backup.manifest_path.read_text())
+    assert table in manifest["tables"] and staged not in manifest["tables"]
+    assert manifest["staged_tables"] == [staged]
+
+    assert run_job("monthly_export").success
+    [export] = [p for p in (exports / "monthly").iterdir() if not p.name.startswith(".")]
+    assert (export / "reference" / "ref_svi_county.parquet").exists()
+    assert not list(export.rglob("_staged_*"))
+
+    # The next good run publishes: the view follows the swap, the staged table is gone.
+    (folder / "SVI_2020_AL_county.csv").unlink()
+    _svi_frame([1, 2, 3, 4]).to_csv(folder / "SVI_2022_AL_county.csv", index=False)
+    assert materialize("key:reference/ref_svi_county").success
+    with warehouse.session() as session:
+        assert session.row_count("reference.v_svi_al") == 4
+        assert session.list_staged_tables() == []
