@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from directory_assets import queries
+from resources.warehouse import WarehouseBusyError, WarehouseMissingError
 
 _TABLE_COLUMNS = ("name", "org_type", "street", "city", "state", "zip_code", "phone")
 
@@ -40,6 +41,8 @@ def _run(fn, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         return fn(_warehouse(), *args, **kwargs)
     except queries.QueryError as exc:
         raise click.UsageError(str(exc)) from exc
+    except (WarehouseBusyError, WarehouseMissingError) as exc:
+        raise click.ClickException(str(exc)) from exc
     except Exception as exc:  # a missing warehouse or table: say what to do
         if (
             "does not exist" in str(exc)
@@ -53,9 +56,19 @@ def _run(fn, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 
 @click.command("nearby")
-@click.option("--lat", type=float, required=True, help="Latitude of the center point.")
-@click.option("--lon", type=float, required=True, help="Longitude of the center point.")
-@click.option("--miles", type=float, default=10.0, show_default=True, help="Search radius.")
+@click.option(
+    "--lat", type=click.FloatRange(-90, 90), required=True, help="Latitude of the center point."
+)
+@click.option(
+    "--lon", type=click.FloatRange(-180, 180), required=True, help="Longitude of the center point."
+)
+@click.option(
+    "--miles",
+    type=click.FloatRange(min=0, min_open=True, max=25_000),
+    default=10.0,
+    show_default=True,
+    help="Search radius.",
+)
 @click.option("--type", "org_type", type=click.Choice(queries.ORG_TYPES), default=None)
 @click.option("--limit", type=click.IntRange(1, 1000), default=25, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")

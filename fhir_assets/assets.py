@@ -22,6 +22,7 @@ from fhir_assets.patient_mapping import (
 from resources import LandingZone, Warehouse
 from resources.assets import WarehouseAssets
 from resources.contracts import record_rejected_files
+from resources.errors import EngineOutOfMemoryError, is_out_of_memory, out_of_memory_message
 from resources.landing import source_files_metadata
 from resources.normalize import render
 from resources.publish import audit_specs, audited
@@ -125,12 +126,18 @@ def patient_data(
                 try:
                     summary = session.create_table_as(PATIENT_DATA, patient_data_sql())
                 except Exception as exc:
+                    if is_out_of_memory(exc):
+                        raise dg.Failure(
+                            out_of_memory_message(exc, "loading patient files")
+                        ) from exc
                     culprit = find_failing_file(session, registration.registered)
                     raise dg.Failure(
                         f"Loading patient files failed: {culprit or str(exc).splitlines()[0]}"
                     ) from exc
         except LandingFileError as exc:
             raise dg.Failure(f"Unreadable patient file {exc}") from exc
+        except EngineOutOfMemoryError as exc:
+            raise dg.Failure(str(exc)) from exc
         refused = registration.refused
         per_file = session.fetch_df(
             f"SELECT source_file, source_format, source_kind, count(*) AS records, "

@@ -32,6 +32,7 @@ from pathlib import Path
 from fhir_assets.patient_mapping import GENERIC_IDENTIFIER_SYSTEM, SYNTHEA_IDENTIFIER_SYSTEM
 from fhir_assets.synthea import PATIENTS_VIEW, SyntheaRead, register_synthea_patients
 from resources.contracts import RefusedFile, SourceContract, check_columns, csv_header
+from resources.errors import EngineOutOfMemoryError, is_out_of_memory, out_of_memory_message
 from resources.warehouse import WarehouseSession, sql_literal
 
 PATIENT_PATTERNS = (
@@ -319,6 +320,10 @@ def register_landing_file(
     except LandingFileError:
         raise
     except Exception as exc:
+        if is_out_of_memory(exc):  # the engine's limit, not the file: name the setting
+            raise EngineOutOfMemoryError(
+                out_of_memory_message(exc, f"reading {file.path.name}")
+            ) from exc
         raise LandingFileError(
             f"{file.path.name}: cannot read as {file.file_format}: {str(exc).splitlines()[0]}"
         ) from exc

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,8 +24,83 @@ from resources.deployment import PlatformConfigError
 from resources.landing import DEFAULT_LANDING_DIR, LANDING_DIR_ENV_VAR
 from schedules.cli import OPERATIONS_COMMANDS
 
+#: Commands that read or write the local DuckDB file (or this machine's backups) and so
+#: have nothing to work on in the databricks deployment.
+LOCAL_ONLY_COMMANDS = frozenset(
+    {"nearby", "search", "health", "stats", "backup", "restore", "scenario", "summary"}
+)
+DEBUG_ENV_VAR = "NARR_PLATFORM_DEBUG"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class PlatformGroup(click.Group):
+    """Every failure ends as one ``Error: ...`` line and a non-zero exit, never a traceback.
+
+    Settings are validated before any command runs (a malformed variable is named); a
+    local-only command says so in the databricks deployment; failures an operator can act
+    on (warehouse busy, out of memory, MotherDuck unreachable, a folder that cannot be
+    written) are explained by ``resources.errors.explain``; anything else is one line with
+    its type, and ``NARR_PLATFORM_DEBUG=1`` shows the traceback.
+    """
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not ctx.resilient_parsing and not _asks_for_help(rest):
+            _check_settings(command.name or "")
+        return name, command, rest
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Click's standalone mode, except that usage errors are one line too."""
+        if kwargs.get("standalone_mode", True) is False:
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted.", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV_VAR):
+                raise
+            from resources.errors import explain, first_line
+
+            message = explain(exc) or f"{type(exc).__name__}: {first_line(exc)}"
+            raise click.ClickException(message) from exc
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    return any(a in ("-h", "--help") for a in args)
+
+
+def _check_settings(command: str) -> None:
+    """Validate the deployment and the local settings the command is about to use."""
+    from resources.deployment import Deployment, current_deployment
+
+    deployment = current_deployment()
+    if command in LOCAL_ONLY_COMMANDS and deployment is not Deployment.LOCAL:
+        raise click.ClickException(
+            f"`{command}` works on the local DuckDB warehouse only; PLATFORM_DEPLOYMENT="
+            f"{deployment.value} keeps the warehouse in Spark/Databricks (unset it, or set it "
+            "to local, to use the local file)."
+        )
+    if deployment is Deployment.LOCAL and command != "sample-data":
+        from resources.duckdb_settings import DuckDBSettings
+
+        DuckDBSettings.from_env()
+
+
+@click.group(cls=PlatformGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="narr-platform")
 def main() -> None:
     """Recovery-services directory, FHIR and reference data platform."""
@@ -45,10 +121,22 @@ def main() -> None:
     "(same-named files are replaced, the others kept).",
 )
 @click.option(
-    "--scale", type=float, default=1.0, show_default=True, help="Multiplies the directory size."
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True, max=1000),
+    default=1.0,
+    show_default=True,
+    help="Multiplies the directory size.",
 )
-@click.option("--seed", type=int, default=sample_data.DEFAULT_SEED, show_default=True)
-@click.option("--patients", type=int, default=100_000, show_default=True, help="FHIR patient rows.")
+@click.option(
+    "--seed", type=click.IntRange(0, 2**32 - 1), default=sample_data.DEFAULT_SEED, show_default=True
+)
+@click.option(
+    "--patients",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="FHIR patient rows.",
+)
 @click.option(
     "--reference",
     type=click.Choice(["default", "national"]),
@@ -56,7 +144,7 @@ def main() -> None:
     show_default=True,
     help="Reference data size: a few states in detail, or national tract/block-group files.",
 )
-@click.option("--healthsim-patients", type=int, default=1_000, show_default=True)
+@click.option("--healthsim-patients", type=click.IntRange(min=1), default=1_000, show_default=True)
 @click.option("--only", multiple=True, help="Generate only these sources (repeatable).")
 def sample_data_command(
     out: Path | None,

@@ -33,7 +33,7 @@ def expected_layout(source: str, path: Path) -> list[str]:
 @click.command("reference-check")
 @click.option(
     "--landing",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
     default=None,
     help=f"Landing root (default: ${LANDING_DIR_ENV_VAR} or {DEFAULT_LANDING_DIR}).",
 )
@@ -44,6 +44,8 @@ def reference_check(landing: Path | None) -> None:
     reordered columns.
     """
     root = landing or Path(os.environ.get(LANDING_DIR_ENV_VAR, "").strip() or DEFAULT_LANDING_DIR)
+    if not root.is_dir():
+        raise click.ClickException(f"No landing folder at {root}; run `narr-platform sample-data`.")
     bad = 0
     seen = 0
     for source in (PLACES_SOURCE, SVI_SOURCE, ADI_SOURCE):

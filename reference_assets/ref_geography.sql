@@ -41,11 +41,16 @@ tract_population AS (
     GROUP BY tract_fips
 ),
 -- A block group's weight: its tract's population shared evenly among the tract's block groups.
+-- As a DECIMAL, so the sums below are exact: a parallel sum of DOUBLEs adds in a different
+-- order on every run and changed the last digits of the weighted mean on identical reruns.
 blockgroups AS (
     SELECT
         a.county_fips,
         a.adi_national_rank,
-        CAST(t.population AS DOUBLE) / count(*) OVER (PARTITION BY a.tract_fips) AS weight
+        CAST(
+            CAST(t.population AS DOUBLE) / count(*) OVER (PARTITION BY a.tract_fips)
+            AS DECIMAL(38, 9)
+        ) AS weight
     FROM reference.ref_adi_blockgroup AS a
     LEFT JOIN tract_population AS t ON t.tract_fips = a.tract_fips
 ),

@@ -16,6 +16,8 @@ from resources.deployment import PlatformConfigError
 
 DEFAULT_DATABASE_PATH = "data/warehouse.duckdb"
 DEFAULT_MAX_MEMORY_PERCENTAGE = 80.0
+#: How long a connection waits for another process to release the warehouse file.
+DEFAULT_LOCK_TIMEOUT_SECONDS = 120.0
 PARQUET_CODECS = ("ZSTD", "SNAPPY", "GZIP", "LZ4", "BROTLI", "UNCOMPRESSED")
 
 _SIZE_UNITS = {
@@ -63,6 +65,36 @@ def _parse_percentage(name: str, raw: str) -> float:
     return value
 
 
+def _parse_seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise PlatformConfigError(f"{name}={raw!r} is not a number of seconds.") from None
+    if not 0 <= value < float("inf"):
+        raise PlatformConfigError(f"{name}={raw!r} must be zero or more seconds.")
+    return value
+
+
+def _check_database_path(raw: str) -> str:
+    """A DuckDB file path (or md:<db>): never an existing folder or a path under a file."""
+    if raw.startswith("md:") or raw == ":memory:":
+        return raw
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise PlatformConfigError(
+            f"DUCKDB_DATABASE_PATH={raw!r} is a folder; give a file such as "
+            f"{path / 'warehouse.duckdb'}."
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise PlatformConfigError(
+                    f"DUCKDB_DATABASE_PATH={raw!r}: {parent} is a file, not a folder."
+                )
+            break
+    return raw
+
+
 def total_memory_bytes() -> int:
     """Physical memory of this machine."""
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -85,6 +117,7 @@ class DuckDBSettings:
     parquet_compression: str = "ZSTD"
     parquet_row_group_size: int = 122_880
     extensions: tuple[str, ...] = ()
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     @property
     def is_motherduck(self) -> bool:
@@ -108,14 +141,25 @@ class DuckDBSettings:
 
         kwargs: dict[str, object] = {}
         if (path := get("DUCKDB_DATABASE_PATH")) is not None:
-            kwargs["database_path"] = path
+            kwargs["database_path"] = _check_database_path(path)
         if (raw := get("DUCKDB_MEMORY_LIMIT")) is not None:
             kwargs["memory_limit_bytes"] = parse_size("DUCKDB_MEMORY_LIMIT", raw)
+            if kwargs["memory_limit_bytes"] < 1024**2:
+                raise PlatformConfigError(
+                    f"DUCKDB_MEMORY_LIMIT={raw!r} is below 1 MiB; DuckDB cannot run in it "
+                    "(e.g. 512MB, 4GB)."
+                )
+        if (raw := get("DUCKDB_LOCK_TIMEOUT")) is not None:
+            kwargs["lock_timeout_seconds"] = _parse_seconds("DUCKDB_LOCK_TIMEOUT", raw)
         if (raw := get("DUCKDB_MAX_MEMORY_PERCENTAGE")) is not None:
             kwargs["max_memory_percentage"] = _parse_percentage("DUCKDB_MAX_MEMORY_PERCENTAGE", raw)
         if (raw := get("DUCKDB_WORKER_THREADS")) is not None:
             kwargs["threads"] = _parse_int("DUCKDB_WORKER_THREADS", raw)
         if (raw := get("DUCKDB_TEMP_DIRECTORY")) is not None:
+            if Path(raw).expanduser().exists() and not Path(raw).expanduser().is_dir():
+                raise PlatformConfigError(
+                    f"DUCKDB_TEMP_DIRECTORY={raw!r} is a file; give a folder DuckDB may spill to."
+                )
             kwargs["temp_directory"] = raw
         if (raw := get("PARQUET_COMPRESSION")) is not None:
             codec = raw.upper()

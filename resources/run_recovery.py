@@ -224,6 +224,9 @@ def open_instance(environ: dict[str, str] | None = None) -> dg.DagsterInstance:
         )
     if not (Path(home) / "dagster.yaml").is_file():
         raise NoInstanceError(f"DAGSTER_HOME={home} holds no dagster.yaml; no instance there.")
+    if not (Path(home) / "storage").is_dir():
+        # Opening the instance would create its storage: a reader never creates folders.
+        raise NoInstanceError(f"DAGSTER_HOME={home} has recorded no runs yet.")
     return dg.DagsterInstance.from_config(home)
 
 

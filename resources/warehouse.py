@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import Field
 
 from resources.duckdb_settings import DuckDBSettings, format_size
+from resources.errors import busy_message
 
 if TYPE_CHECKING:
     from resources.publish import Audit, Publication
@@ -473,6 +474,14 @@ class Warehouse(dg.ConfigurableResource):
             return s.summarize(table)
 
 
+class WarehouseBusyError(duckdb.IOException):
+    """Another process kept the warehouse file locked past ``lock_timeout_seconds``."""
+
+
+class WarehouseMissingError(duckdb.IOException):
+    """A reader asked for a warehouse file that does not exist."""
+
+
 class DuckDBWarehouse(Warehouse):
     """The embedded DuckDB warehouse of the local deployment (one file, no server)."""
 
@@ -495,6 +504,7 @@ class DuckDBWarehouse(Warehouse):
         kwargs: dict[str, Any] = {
             "database_path": settings.resolved_database_path(),
             "memory_limit": format_size(settings.effective_memory_limit_bytes),
+            "lock_timeout_seconds": settings.lock_timeout_seconds,
             "threads": settings.threads,
             "temp_directory": settings.temp_directory,
             "extensions": list(settings.extensions),
@@ -522,9 +532,16 @@ class DuckDBWarehouse(Warehouse):
         return config
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        if not self.database_path.startswith("md:") and self.database_path != ":memory:":
+        is_file = not self.database_path.startswith("md:") and self.database_path != ":memory:"
+        if is_file and self.read_only and not Path(self.database_path).is_file():
+            # A reader never creates folders or files; it says what is missing.
+            raise WarehouseMissingError(
+                f"No warehouse at {self.database_path} (it does not exist); run `make run` "
+                "or point DUCKDB_DATABASE_PATH at the warehouse file."
+            )
+        if is_file and not self.read_only:
             Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
-        if self.temp_directory:
+        if self.temp_directory and not self.read_only:
             Path(self.temp_directory).mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_seconds
         delay = 0.05
@@ -535,8 +552,12 @@ class DuckDBWarehouse(Warehouse):
                 )
             except duckdb.IOException as exc:
                 # Another process holds the file's lock: wait for it, within a bound.
-                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" not in str(exc).lower():
                     raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        busy_message(self.database_path, exc, self.lock_timeout_seconds)
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
 

@@ -87,6 +87,10 @@ class OperationsSettings:
                 raise PlatformConfigError(f"{RPO_ENV_VAR}={raw_rpo!r} must be positive.")
         backup = env.get(BACKUP_DIR_ENV_VAR, "").strip() or DEFAULT_BACKUP_DIR
         export = env.get(EXPORT_DIR_ENV_VAR, "").strip() or DEFAULT_EXPORT_DIR
+        for name, value in ((BACKUP_DIR_ENV_VAR, backup), (EXPORT_DIR_ENV_VAR, export)):
+            folder = Path(value).expanduser()
+            if folder.exists() and not folder.is_dir():
+                raise PlatformConfigError(f"{name}={value!r} is a file; give a folder.")
         return cls(
             backup_root=Path(backup).expanduser().resolve(),
             export_root=Path(export).expanduser().resolve(),

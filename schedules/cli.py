@@ -34,7 +34,7 @@ def backup_group() -> None:
 @backup_group.command("status")
 @click.option(
     "--rpo-hours",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Recovery-point objective (default BACKUP_RPO_HOURS or 24).",
 )
@@ -111,7 +111,7 @@ def backup_create(kind: str) -> None:
 )
 @click.option(
     "--lock-timeout",
-    type=float,
+    type=click.FloatRange(min=0),
     default=30.0,
     show_default=True,
     help="Seconds to wait for other processes to close the database.",
@@ -182,7 +182,12 @@ def health_command(as_json: bool) -> None:
 @click.command("stats")
 @click.option("--state", default=None, help="Directory aggregates for one state (USPS code).")
 @click.option(
-    "--runs", "run_limit", type=int, default=20, show_default=True, help="Recent runs to show."
+    "--runs",
+    "run_limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Recent runs to show.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats_command(state: str | None, run_limit: int, as_json: bool) -> None:

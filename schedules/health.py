@@ -69,6 +69,12 @@ def _open_read_only(
             time.sleep(0.1)
 
 
+def _explain(exc: BaseException) -> str:
+    from resources.errors import explain
+
+    return explain(exc) or str(exc).splitlines()[0]
+
+
 def check_health(
     warehouse: DuckDBWarehouse,
     backup_root: Path,
@@ -122,11 +128,11 @@ def check_health(
         else:
             report.status = DOWN
             report.facts["opens"] = False
-            report.problems.append(f"The database does not open: {str(exc).splitlines()[0]}")
+            report.problems.append(f"The database does not open: {_explain(exc)}")
     except duckdb.Error as exc:
         report.status = DOWN
         report.facts["opens"] = False
-        report.problems.append(f"The database does not open: {str(exc).splitlines()[0]}")
+        report.problems.append(f"The database does not open: {_explain(exc)}")
     else:
         try:
             opened_ms = (time.perf_counter() - started) * 1000

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Any
 
 import dagster as dg
@@ -107,23 +105,23 @@ def collect_stats(
 ) -> dict[str, Any]:
     """Everything `narr-platform stats` prints, as one dict (also its --json output)."""
     from resources import local_warehouse
+    from resources.run_recovery import NoInstanceError, open_instance
 
     report: dict[str, Any] = {"database_path": database_path}
-    connection = duckdb.connect(database_path, read_only=True)
-    try:
+    # One read-only session for every figure: like search, it waits for a writer within
+    # DUCKDB_LOCK_TIMEOUT, then fails with one line (WarehouseBusyError).
+    warehouse = local_warehouse(read_only=True, database_path=database_path)
+    with warehouse.session() as session:
+        connection = session.connection
         report["tables"] = table_stats(connection)
         size = connection.execute("SELECT * FROM pragma_database_size()").df()
         report["database_size"] = size.iloc[0].astype(str).to_dict() if len(size) else {}
-    finally:
-        connection.close()
+        report["directory"], report["directory_error"] = directory_aggregates(session, state)
     report["runs"] = []
-    if os.environ.get("DAGSTER_HOME"):  # runs are recorded in the instance at DAGSTER_HOME
-        with (
-            contextlib.suppress(dg.DagsterInvariantViolationError),
-            dg.DagsterInstance.get() as instance,
-        ):
-            report["runs"] = recent_runs(instance, run_limit)
-    report["directory"], report["directory_error"] = directory_aggregates(
-        local_warehouse(read_only=True), state
-    )
+    try:  # runs are recorded in the instance at DAGSTER_HOME
+        instance = open_instance()
+    except NoInstanceError:
+        return report
+    with instance:
+        report["runs"] = recent_runs(instance, run_limit)
     return report

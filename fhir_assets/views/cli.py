@@ -28,7 +28,7 @@ def view() -> None:
 @view.command("run")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
-@click.option("--limit", type=int, default=None, help="At most this many rows.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most this many rows.")
 @click.option("--sql", "show_sql", is_flag=True, help="Print the compiled SQL instead of rows.")
 def view_run(file: Path, as_json: bool, limit: int | None, show_sql: bool) -> None:
     """Run the ViewDefinition FILE against the warehouse and print its rows."""

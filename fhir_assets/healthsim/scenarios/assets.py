@@ -1,6 +1,8 @@
 """The scenario tables as an asset, and the legacy-scenario migration job."""
 
+import datetime as dt
 import json
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +19,7 @@ from resources import WAREHOUSE_POOL, LandingZone, Warehouse
 #: Landing folder of legacy scenario files (one JSON file per scenario).
 LEGACY_SCENARIOS_SOURCE = "scenarios_legacy"
 DEMO_SCENARIO = "demo-30-day-readmissions"
+DEMO_SCENARIO_NAMESPACE = uuid.UUID("0b6f3c1e-8a52-4d2e-9a3c-5f1d2e7b9c40")
 
 # Patients with an inpatient stay followed by another inpatient admission within 30 days.
 READMITTED_PATIENTS_SQL = """
@@ -85,7 +88,14 @@ def healthsim_scenarios(
     patients = sum(1 for kind, _, _ in entities if kind == "patient")
     with warehouse.session() as session:
         store = ScenarioStore(session)
+        as_of = None
         if patients:
+            # Keys and timestamps from the data, never from the clock or a random source:
+            # the same encounters save the same rows (the wall clock goes to run metadata).
+            as_of = session.fetch_rows(
+                "SELECT max(start_at) FROM healthsim.encounters WHERE patient_id IN "
+                f"(SELECT patient_id FROM ({READMITTED_PATIENTS_SQL}) AS readmitted)"
+            )[0][0]
             store.save(
                 DEMO_SCENARIO,
                 entities,
@@ -93,6 +103,8 @@ def healthsim_scenarios(
                 metadata={"built_by": "healthsim/scenarios"},
                 tags=["demo", "readmission"],
                 replace=True,
+                now=as_of,
+                scenario_id=str(uuid.uuid5(DEMO_SCENARIO_NAMESPACE, DEMO_SCENARIO)),
             )
             context.log.info(f"Saved {DEMO_SCENARIO} with {patients} patient(s)")
         summary = session.summarize("healthsim.scenarios")
@@ -103,6 +115,8 @@ def healthsim_scenarios(
             **summary.metadata(),
             "scenario_entities": entity_count,
             "schema_version": version,
+            "demo_scenario_as_of": str(as_of),
+            "saved_at": dt.datetime.now(dt.UTC).isoformat(),
         }
     )
 

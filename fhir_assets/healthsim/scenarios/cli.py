@@ -17,10 +17,18 @@ from fhir_assets.healthsim.scenarios.store import ScenarioError, ScenarioStore
 
 
 @contextlib.contextmanager
-def _store() -> Iterator[ScenarioStore]:
+def _store(read_only: bool = False) -> Iterator[ScenarioStore]:
+    """The scenario store; readers (list, load, export) never create the warehouse."""
+    from pathlib import Path
+
     from resources import local_warehouse
 
-    with local_warehouse().session() as session:
+    warehouse = local_warehouse()
+    if read_only and not Path(warehouse.database_path).is_file():
+        raise click.ClickException(
+            f"No warehouse at {warehouse.database_path}; run `make run` first."
+        )
+    with warehouse.session() as session:
         yield ScenarioStore(session)
 
 
@@ -36,7 +44,9 @@ def scenario() -> None:
 @scenario.command("save")
 @click.argument("name")
 @click.option("--patient", "patients", multiple=True, help="Patient UUID (repeatable).")
-@click.option("--sample", type=int, default=0, help="Or: the first N patients by id.")
+@click.option(
+    "--sample", type=click.IntRange(min=0), default=0, help="Or: the first N patients by id."
+)
 @click.option("--description", default=None)
 @click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
 @click.option("--replace", is_flag=True, help="Overwrite a scenario of the same name.")
@@ -72,7 +82,7 @@ def save_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the whole scenario document.")
 def load_command(name: str, as_json: bool) -> None:
     """Load scenario NAME: its fields, tags and entities by type (or the full document)."""
-    with _store() as store:
+    with _store(read_only=True) as store:
         try:
             document = store.document(name)
         except ScenarioError as exc:
@@ -95,7 +105,7 @@ def load_command(name: str, as_json: bool) -> None:
 @click.option("--tag", default=None, help="Only scenarios with this tag.")
 def list_command(tag: str | None) -> None:
     """List scenarios (optionally by tag) with entity counts and tags."""
-    with _store() as store:
+    with _store(read_only=True) as store:
         rows = store.list(tag)
     for row in rows:
         click.echo(f"{row['name']:<32} {row['entities']:>7} entities  [{', '.join(row['tags'])}]")
@@ -122,7 +132,7 @@ def tag_command(name: str, tags: tuple[str, ...], remove: bool) -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="File (default stdout).")
 def export_command(name: str, out: Path | None) -> None:
     """Export scenario NAME as canonical JSON."""
-    with _store() as store:
+    with _store(read_only=True) as store:
         try:
             text = store.export_json(name)
         except ScenarioError as exc:

@@ -220,15 +220,21 @@ class ScenarioStore:
         tags: Iterable[str] = (),
         replace: bool = False,
         now: dt.datetime | None = None,
+        scenario_id: str | None = None,
     ) -> dict[str, Any]:
-        """Save ``(entity_type, entity_id, data)`` triples as the scenario ``name``."""
+        """Save ``(entity_type, entity_id, data)`` triples as the scenario ``name``.
+
+        ``now`` (default: the wall clock) stamps the rows; ``scenario_id`` (default: a
+        random UUID) names a new scenario. A pipeline passes both from its data, so the
+        same input saves the same rows.
+        """
         if not name or not name.strip():
             raise ScenarioError("A scenario needs a name.")
         stamp = now or utc_now()
         existing = self._scenario_row(name)
         if existing and not replace:
             raise ScenarioError(f"Scenario {name!r} exists; use replace (--replace) or import.")
-        scenario_id = existing[0] if existing else str(uuid.uuid4())
+        scenario_id = existing[0] if existing else (scenario_id or str(uuid.uuid4()))
         created_at = existing[3] if existing else stamp
         with transaction(self.session):
             if existing:
