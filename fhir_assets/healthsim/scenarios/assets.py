@@ -76,7 +76,7 @@ def readmission_capture(context: dg.AssetExecutionContext, warehouse: Warehouse)
         "refreshes the demo scenario from readmission_capture. Built in the engine: analysts "
         "also save scenarios here from the command line, so no step may overwrite the tables."
     ),
-    code_version="2",  # bump when the demo scenario's name, tags or metadata change
+    code_version="3",  # bump when the demo scenario's name, tags or metadata change
 )
 def healthsim_scenarios(
     context: dg.AssetExecutionContext, warehouse: Warehouse, capture: pd.DataFrame
