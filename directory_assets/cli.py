@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from directory_assets import queries
+from resources.cli_types import FiniteFloatRange
 from resources.warehouse import WarehouseBusyError, WarehouseMissingError
 
 _TABLE_COLUMNS = ("name", "org_type", "street", "city", "state", "zip_code", "phone")
@@ -57,14 +58,14 @@ def _run(fn, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
 
 @click.command("nearby")
 @click.option(
-    "--lat", type=click.FloatRange(-90, 90), required=True, help="Latitude of the center point."
+    "--lat", type=FiniteFloatRange(-90, 90), required=True, help="Latitude of the center point."
 )
 @click.option(
-    "--lon", type=click.FloatRange(-180, 180), required=True, help="Longitude of the center point."
+    "--lon", type=FiniteFloatRange(-180, 180), required=True, help="Longitude of the center point."
 )
 @click.option(
     "--miles",
-    type=click.FloatRange(min=0, min_open=True, max=25_000),
+    type=FiniteFloatRange(min=0, min_open=True, max=25_000),
     default=10.0,
     show_default=True,
     help="Search radius.",

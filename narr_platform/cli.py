@@ -20,6 +20,7 @@ from fhir_assets.healthsim.scenarios.cli import scenario as healthsim_scenario
 from fhir_assets.views.cli import view as sof_view
 from narr_platform import sample_data
 from reference_assets.cli import reference_check
+from resources.cli_types import FiniteFloatRange
 from resources.deployment import PlatformConfigError
 from resources.landing import DEFAULT_LANDING_DIR, LANDING_DIR_ENV_VAR
 from schedules.cli import OPERATIONS_COMMANDS
@@ -122,7 +123,7 @@ def main() -> None:
 )
 @click.option(
     "--scale",
-    type=click.FloatRange(min=0, min_open=True, max=1000),
+    type=FiniteFloatRange(min=0, min_open=True, max=1000),
     default=1.0,
     show_default=True,
     help="Multiplies the directory size.",

@@ -83,7 +83,7 @@ class OperationsSettings:
                 raise PlatformConfigError(
                     f"{RPO_ENV_VAR}={raw_rpo!r} is not a number of hours."
                 ) from None
-            if rpo <= 0:
+            if not 0 < rpo < float("inf"):
                 raise PlatformConfigError(f"{RPO_ENV_VAR}={raw_rpo!r} must be positive.")
         backup = env.get(BACKUP_DIR_ENV_VAR, "").strip() or DEFAULT_BACKUP_DIR
         export = env.get(EXPORT_DIR_ENV_VAR, "").strip() or DEFAULT_EXPORT_DIR

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from resources.cli_types import FiniteFloatRange
 from resources.deployment import PlatformConfigError
 
 
@@ -34,7 +35,7 @@ def backup_group() -> None:
 @backup_group.command("status")
 @click.option(
     "--rpo-hours",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     help="Recovery-point objective (default BACKUP_RPO_HOURS or 24).",
 )
@@ -111,7 +112,7 @@ def backup_create(kind: str) -> None:
 )
 @click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=30.0,
     show_default=True,
     help="Seconds to wait for other processes to close the database.",
