@@ -62,6 +62,9 @@ _CSV_OPTIONS = {
     "encoding": "encoding",
     "comment": "comment",
 }
+#: The column a PERMISSIVE CSV read keeps a malformed row in (store_rejects).
+_CORRUPT_RECORD = "_corrupt_record"
+
 _IGNORED_OPTIONS = {
     "auto_detect",
     "sample_size",
@@ -127,6 +130,7 @@ class SparkWarehouseSession(WarehouseSession):
         self._stage_file = stage_file or (lambda path: str(path))
         self._array_columns: set[str] = set()
         self._temp_tables: set[str] = set()
+        self._rejects: dict[str, Any] = {}  # view -> DataFrame of its malformed rows
 
     # -- SQL ------------------------------------------------------------------------------
     def translate(self, sql: str) -> list[str]:
@@ -499,14 +503,36 @@ class SparkWarehouseSession(WarehouseSession):
                 combined = combined.unionByName(frame)
             combined.createOrReplaceTempView(view)
             return
-        reader_options, schema = self._reader_options(file_format, columns, options or {})
+        options = dict(options or {})
+        store_rejects = bool(options.pop("store_rejects", False)) and file_format == "csv"
+        reader_options, schema = self._reader_options(file_format, columns, options)
+        if store_rejects:
+            # DuckDB's store_rejects: PERMISSIVE keeps a malformed row (too few or too many
+            # fields) whole in a corrupt-record column; it leaves the view for the rejects.
+            reader_options["mode"] = "PERMISSIVE"
+            reader_options["columnNameOfCorruptRecord"] = _CORRUPT_RECORD
+            if schema:
+                schema = f"{schema}, `{_CORRUPT_RECORD}` STRING"
         frames = []
+        rejects = []
         for path in paths:
             reader = self.spark.read.options(**reader_options)
             if schema and file_format != "parquet":
                 reader = reader.schema(schema)
             location = self._stage_file(path)
-            if file_format == "csv":
+            if file_format == "csv" and store_rejects:
+                # Spark refuses queries on the corrupt column of a raw CSV scan: cache first.
+                frame = reader.csv(location).cache()
+                rejects.append(
+                    frame.where(F.col(_CORRUPT_RECORD).isNotNull()).select(
+                        F.lit(str(path)).alias("source_file"),
+                        F.lit(None).cast("bigint").alias("source_line"),
+                        F.lit("malformed row: the fields do not match the header").alias("error"),
+                        F.col(_CORRUPT_RECORD).alias("raw_record"),
+                    )
+                )
+                frame = frame.where(F.col(_CORRUPT_RECORD).isNull()).drop(_CORRUPT_RECORD)
+            elif file_format == "csv":
                 frame = reader.csv(location)
             elif file_format == "json":
                 local_options = dict(reader_options)
@@ -527,6 +553,23 @@ class SparkWarehouseSession(WarehouseSession):
         for frame in frames[1:]:
             combined = combined.unionByName(frame, allowMissingColumns=True)
         combined.createOrReplaceTempView(view)
+        if rejects:
+            malformed = rejects[0]
+            for frame in rejects[1:]:
+                malformed = malformed.unionByName(frame)
+            self._rejects[view] = malformed
+
+    def malformed_rows_sql(self, view: str) -> str:
+        check_table_name(view)
+        malformed = self._rejects.get(view)
+        if malformed is None:
+            return (
+                "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
+                "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
+            )
+        name = f"{view}__malformed"
+        malformed.createOrReplaceTempView(name)
+        return f"SELECT source_file, source_line, error, raw_record FROM {name}"
 
     def _reader_options(
         self, file_format: str, columns: Mapping[str, str] | None, options: Mapping[str, Any]

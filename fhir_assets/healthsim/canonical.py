@@ -258,7 +258,8 @@ def quarantine_sql(session: WarehouseSession, entity: str, read: SyntheaRead) ->
             malformed_parts.append("m.source_file AS source_file")
         elif name == "reject_reason":
             malformed_parts.append(
-                "'malformed CSV row at line ' || CAST(m.source_line AS VARCHAR) || ': ' "
+                "'malformed CSV row at line ' || coalesce(CAST(m.source_line AS VARCHAR), '?') "
+                "|| ': ' "
                 "|| m.error || ' [' || coalesce(m.raw_record, '') || ']' AS reject_reason"
             )
         elif name == "source":

@@ -173,6 +173,7 @@ SELECT
     CAST(NULL AS VARCHAR) AS zip_state_issue,
     CAST(NULL AS VARCHAR) AS field_issues,
     'malformed_row' AS reject_reason,
-    'line ' || CAST(source_line AS VARCHAR) || ': ' || error || ' [' || coalesce(raw_record, '') || ']'
+    'line ' || coalesce(CAST(source_line AS VARCHAR), '?') || ': ' || error
+        || ' [' || coalesce(raw_record, '') || ']'
         AS reject_detail
 FROM patient_landing_malformed
