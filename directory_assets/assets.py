@@ -4,8 +4,9 @@ import time
 
 import dagster as dg
 
-from directory_assets import network_rounds, organizations_sql, views_sql
+from directory_assets import network_rounds, organizations_sql, snapshot, views_sql
 from directory_assets.audits import ORGANIZATION_AUDITS, subtype_audits
+from directory_assets.search_index import SOURCE_SQL as SEARCH_SOURCE_SQL
 from directory_assets.staging import DIRECTORY, STAGING_ASSETS
 from resources import Warehouse
 from resources.publish import audit_specs, audited
@@ -238,3 +239,45 @@ def build_view_asset(name: str, description: str, sql: str) -> dg.AssetsDefiniti
 VIEW_ASSETS = [
     build_view_asset(name, description, sql) for name, (description, sql) in views_sql.VIEWS.items()
 ]
+
+
+SEARCH_INDEX_KEY = dg.AssetKey(["directory", "search_index"])
+
+
+@DIRECTORY.asset(
+    SEARCH_INDEX_KEY,
+    sql=SEARCH_SOURCE_SQL,
+    deps=[
+        ORGANIZATIONS_KEY,
+        *SUBTYPE_KEYS.values(),
+        NETWORK_KEY,
+        *(view.key for view in VIEW_ASSETS),
+    ],
+    kinds={"tantivy", "parquet"},
+    automation_condition=dg.AutomationCondition.eager(),
+    description=(
+        "The published directory snapshot the API (`narr-platform serve`) and `narr-platform "
+        "search` read: the directory tables and views exported to Parquet, a read-only DuckDB "
+        "copy and a tantivy full-text index (BM25 over name, DBA names, city and address; "
+        "prefixes; one typo per word) in a new version folder under `DIRECTORY_SNAPSHOT_DIR`, "
+        "then `current.json` swapped atomically. Readers never open the warehouse."
+    ),
+)
+def search_index(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    started = time.monotonic()
+    with warehouse.session() as session:
+        manifest = snapshot.publish(
+            session,
+            warehouse_path=getattr(warehouse, "database_path", None),
+            log=context.log.info,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "version": dg.MetadataValue.text(manifest.version),
+            "published_at": dg.MetadataValue.text(manifest.published_at),
+            "folder": dg.MetadataValue.path(str(manifest.folder)),
+            "search_documents": dg.MetadataValue.int(manifest.search_documents),
+            "tables": dg.MetadataValue.json(manifest.tables),
+            "seconds": dg.MetadataValue.float(round(time.monotonic() - started, 2)),
+        }
+    )

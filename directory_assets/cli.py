@@ -96,9 +96,42 @@ def search_command(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Search names, DBA names and addresses (case-insensitive; exact and prefix first)."""
-    rows = _run(queries.search, text, state=state, service=service, payment=payment, limit=limit)
+    """Relevance search of names, DBA names, cities and addresses in the published snapshot.
+
+    Words in any order, prefixes (pitts) and one typo per word (recvery) match; name hits
+    rank above address hits. Reads the search index that `make run` publishes, never the
+    warehouse, so it works while the pipeline writes.
+    """
+    from directory_assets import snapshot
+    from directory_assets.search_index import SearchIndex
+
+    try:
+        index = SearchIndex(snapshot.current(snapshot.snapshot_root()).search_folder)
+        rows = queries.search(
+            index, text, state=state, service=service, payment=payment, limit=limit
+        )
+    except snapshot.SnapshotMissingError as exc:
+        raise click.ClickException(f"{exc} (`make run`).") from exc
+    except queries.QueryError as exc:
+        raise click.UsageError(str(exc)) from exc
     _render(rows, None, as_json)
 
 
-COMMANDS = [nearby_command, search_command]
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+def serve_command(host: str, port: int, workers: int, log_level: str) -> None:
+    """The directory API and search page (FastAPI under uvicorn), from the published snapshot.
+
+    Open http://HOST:PORT/ for the search page and /docs for the API. Set NARR_API_TOKEN to
+    enable /api/v1/statistics and /api/v1/query (bearer token). The snapshot folder is
+    DIRECTORY_SNAPSHOT_DIR (default: directory_snapshot/ beside the warehouse file).
+    """
+    from directory_assets.api.app import serve
+
+    serve(host, port, workers=workers, log_level=log_level)
+
+
+COMMANDS = [nearby_command, search_command, serve_command]

@@ -19,6 +19,7 @@ defs = dg.Definitions(
         assets.network_relationships,
         assets.rejected_records,
         *assets.VIEW_ASSETS,
+        assets.search_index,
     ],
     asset_checks=checks.ALL_CHECKS,
 )

@@ -14,8 +14,12 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from directory_assets.index import DirectoryIndex
+import numpy as np
+
+from directory_assets import search_index
+from directory_assets.index import DirectoryIndex, haversine_miles
 from directory_assets.normalize import EARTH_RADIUS_MILES, haversine_miles_sql
+from directory_assets.search_index import SearchIndex
 from resources.geography import us_states
 from resources.warehouse import Warehouse, WarehouseSession
 
@@ -132,10 +136,7 @@ def nearby(
     org_type: str | None = None,
 ) -> list[dict[str, Any]]:
     """Organizations within ``miles`` (great-circle) of (lat, lon), nearest first."""
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise QueryError(f"({lat}, {lon}) is not a valid latitude/longitude.")
-    if not 0 < miles <= 500:
-        raise QueryError("--miles must be greater than 0 and at most 500.")
+    _check_point(lat, lon, miles)
     if org_type is not None and org_type not in ORG_TYPES:
         raise QueryError(
             f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
@@ -168,43 +169,60 @@ def nearby(
 
 
 def search(
-    target: Target,
+    index: SearchIndex,
     text: str,
     state: str | None = None,
     service: str | None = None,
     payment: str | None = None,
     limit: int = 25,
+    org_type: str | None = None,
+    near: tuple[float, float, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Case-insensitive search over names, DBA names and addresses.
+    """Relevance search of the published search index (``directory_assets.search_index``).
 
-    Ranked: exact name (or DBA name) first, then names starting with the text, then names
-    containing it, then address matches; ties by name.
+    Every word must match name, DBA names, city or address, in any order, exactly, as a
+    prefix or with one typo; BM25-ranked, name hits above address hits. ``near`` =
+    (lat, lon, miles) keeps organizations within that great-circle distance and adds
+    ``distance_miles``.
     """
-    query = " ".join(text.lower().split())
-    if not query:
-        raise QueryError("Search text is empty.")
-    clauses = _filters(service, payment)
-    extra = "".join(f" AND {c}" for c in clauses)
-    sql = f"""
-        SELECT {_ORG_COLUMNS}, match_rank
-        FROM (
-            SELECT *,
-                CASE
-                    WHEN lower(name) = $q OR contains(search_dba_names, '|' || $q || '|') THEN 0
-                    WHEN starts_with(search_names, $q) OR contains(search_dba_names, '|' || $q) THEN 1
-                    WHEN contains(search_names, $q) THEN 2
-                    ELSE 3
-                END AS match_rank
-            FROM directory.organizations
-            WHERE (contains(search_names, $q) OR contains(search_address, $q))
-              AND ($state IS NULL OR state = $state){extra}
-        ) AS matches
-        ORDER BY match_rank, name, org_id
-        LIMIT $limit
-    """
-    params = {"q": query, "state": normalize_state(state), "limit": int(limit)}
-    with _session(target) as session:
-        return _dicts(session, sql, params, [*_names(_ORG_COLUMNS), "match_rank"])
+    if not search_index.words(text):
+        raise QueryError("Search text is empty (it needs at least one letter or digit).")
+    _filters(service, payment)
+    if org_type is not None and org_type not in ORG_TYPES:
+        raise QueryError(
+            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
+        )
+    box = None
+    if near is not None:
+        lat, lon, miles = near
+        _check_point(lat, lon, miles)
+        box = bounding_box(lat, lon, miles)
+    # A box is wider than its circle: fetch more, then keep those truly within ``miles``.
+    fetch = int(limit) * 4 if near is not None else int(limit)
+    _, rows = index.search(text, normalize_state(state), org_type, service, payment, fetch, box)
+    if near is not None:
+        lat, lon, miles = near
+        kept = []
+        for row in rows:
+            if row["latitude"] is None:
+                continue
+            distance = float(
+                haversine_miles(
+                    lat, lon, np.array([row["latitude"]]), np.array([row["longitude"]])
+                )[0]
+            )
+            if distance <= miles:
+                row["distance_miles"] = round(distance, 3)
+                kept.append(row)
+        rows = kept
+    return rows[: int(limit)]
+
+
+def _check_point(lat: float, lon: float, miles: float) -> None:
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise QueryError(f"({lat}, {lon}) is not a valid latitude/longitude.")
+    if not 0 < miles <= 500:
+        raise QueryError("--miles must be greater than 0 and at most 500.")
 
 
 def service_availability(

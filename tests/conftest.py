@@ -30,6 +30,8 @@ def platform_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "DATABRICKS_HOST",
         "DATABRICKS_TOKEN",
         "DAGSTER_HOME",
+        "DIRECTORY_SNAPSHOT_DIR",
+        "NARR_API_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DUCKDB_DATABASE_PATH", str(tmp_path / "warehouse.duckdb"))

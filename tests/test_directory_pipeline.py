@@ -249,38 +249,59 @@ def test_nearby_matches_independent_distance(built, session, con):
         queries.nearby(session, 95.0, 0.0)
 
 
-def test_search_ranks_exact_then_prefix_and_binds_parameters(session, con):
-    name, state = con.execute(
-        "SELECT name, state FROM directory.organizations WHERE org_type = 'treatment_center' "
-        "ORDER BY org_id LIMIT 1"
+def test_published_snapshot_and_its_search(built, con):
+    from directory_assets import snapshot
+    from directory_assets.search_index import SearchIndex
+
+    root = built["root"] / "directory_snapshot"  # beside the warehouse file by default
+    manifest = snapshot.current(root)
+    for table, rows in manifest.tables.items():
+        assert rows == con.execute(f"SELECT count(*) FROM directory.{table}").fetchall()[0][0]
+    copy = snapshot.open_database(manifest)
+    assert (
+        copy.execute("SELECT count(*) FROM directory.organizations").fetchall()[0][0]
+        == (manifest.tables["organizations"])
+    )
+    with pytest.raises(duckdb.Error):  # read-only
+        copy.execute("CREATE TABLE directory.x AS SELECT 1")
+    with pytest.raises(duckdb.Error):  # no file access
+        copy.execute(f"SELECT * FROM read_csv('{built['db']}')")
+    copy.close()
+
+    index = SearchIndex(manifest.search_folder)
+    assert index.documents == manifest.tables["organizations"]
+    name, state, org_id = con.execute(
+        "SELECT name, state, org_id FROM directory.organizations "
+        "WHERE org_type = 'treatment_center' AND len(name) > 20 ORDER BY org_id LIMIT 1"
     ).fetchall()[0]
-    rows = queries.search(session, name.upper(), limit=50)
-    assert rows[0]["name"] == name and rows[0]["match_rank"] == 0
-    prefix = name.split()[0]
-    ranked = queries.search(session, prefix, limit=200)
-    ranks = [r["match_rank"] for r in ranked]
-    assert ranks == sorted(ranks) and ranks[0] <= 1
-    assert all(
-        prefix.lower() in (r["name"] + " " + (r["street"] or "") + " " + r["city"]).lower()
-        for r in ranked
+    assert queries.search(index, name.upper(), limit=5)[0]["name"] == name
+    words = name.split()
+    longest = max(words, key=len)
+    typo = name.replace(longest, longest[0] + longest[2:], 1)  # drop one letter
+    shuffled = " ".join(reversed(typo.split()))
+    assert org_id in [r["org_id"] for r in queries.search(index, shuffled, limit=10)]
+    prefixed = " ".join(w[:4] for w in words)
+    assert org_id in [r["org_id"] for r in queries.search(index, prefixed, limit=25, state=state)]
+    by_filters = queries.search(
+        index, words[0], state=state.lower(), service="mat", payment="medicaid", limit=100
     )
-    by_state = queries.search(
-        session, prefix, state=state.lower(), service="mat", payment="medicaid"
+    flags = dict(
+        con.execute(
+            "SELECT org_id, state = ? AND medication_assisted_treatment AND accepts_medicaid "
+            "FROM directory.organizations",
+            [state],
+        ).fetchall()
     )
-    assert all(r["state"] == state for r in by_state)
-    expected = con.execute(
-        "SELECT count(*) FROM directory.organizations WHERE contains(search_names, lower(?)) "
-        "AND state = ? AND medication_assisted_treatment AND accepts_medicaid",
-        [prefix, state],
-    ).fetchall()[0][0]
-    assert len(by_state) == min(expected, 25)
-    # SQL-injection attempts are just text: no error, no match, tables intact.
+    assert all(flags[r["org_id"]] for r in by_filters)
     before = con.execute("SELECT count(*) FROM directory.organizations").fetchall()[0][0]
-    for attack in ["'; DROP TABLE directory.organizations; --", "x' OR '1'='1", "%", "_", "\\"]:
-        assert queries.search(session, attack) == []
+    for attack in ["'; DROP TABLE directory.organizations; --", "x' OR '1'='1"]:
+        assert queries.search(index, attack) == []  # all words must match: nothing does
+    for symbols in ["%", "_", "\\", "*"]:
+        with pytest.raises(queries.QueryError, match="empty"):
+            queries.search(index, symbols)
     assert con.execute("SELECT count(*) FROM directory.organizations").fetchall()[0][0] == before
     with pytest.raises(queries.QueryError):
-        queries.search(session, "clinic", service="surgery")
+        queries.search(index, "clinic", service="surgery")
 
 
 def test_service_availability_network_and_stats(session, con):
