@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 UI_PORT ?= 3000
+API_PORT ?= 8080
 
-.PHONY: install run ui test lint format clean
+.PHONY: install run ui serve test lint format clean
 
 # Re-install whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +27,10 @@ run: install
 ## The Dagster UI on http://127.0.0.1:$(UI_PORT) with the shipped instance config.
 ui: install
 	$(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
+
+## The directory API and search page on http://127.0.0.1:$(API_PORT) (after `make run`).
+serve: install
+	$(BIN)/narr-platform serve --host 127.0.0.1 --port $(API_PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
