@@ -55,6 +55,12 @@ TABLES = (
     "v_data_quality",
 )
 PUBLISHED_SCHEMA = "directory"
+SUBTYPE_TABLES = (
+    "treatment_centers",
+    "narr_residences",
+    "recovery_centers",
+    "recovery_organizations",
+)
 #: Columns of organizations the snapshot leaves out (lineage and internal search keys).
 _INTERNAL_COLUMNS = ("source_file", "record_position", "name_key", "address_key",
                      "search_names", "search_dba_names", "search_address")  # fmt: skip
@@ -213,6 +219,9 @@ def build_local_copy(tables_folder: Path, folder: Path) -> int:
                 f"CREATE TABLE {PUBLISHED_SCHEMA}.{table} AS "
                 f"SELECT * FROM read_parquet('{path}'){order}"
             )
+        # Point reads by org_id (the API's organization endpoint) use an ART index.
+        for table in ("organizations", *SUBTYPE_TABLES):
+            con.execute(f"CREATE INDEX {table}_org_id ON {PUBLISHED_SCHEMA}.{table} (org_id)")
         cursor = con.execute(search_index.SOURCE_SQL)
         names = [d[0] for d in cursor.description]
 

@@ -169,7 +169,11 @@ def test_org_id_is_stable_across_runs(built, tmp_path):
     )  # fmt: skip
     shutil.copytree(built["root"] / "landing", tmp_path / "landing")
     defs = _definitions(tmp_path / "again.duckdb", tmp_path / "landing")
-    result = _run(defs, dg.DagsterInstance.ephemeral(), "group:directory and not key:*network*")
+    result = _run(
+        defs,
+        dg.DagsterInstance.ephemeral(),
+        "group:directory and not key:*network* and not key:*search_index*",
+    )
     assert result.success
     with duckdb.connect(str(tmp_path / "again.duckdb"), read_only=True) as con:
         again = sorted(

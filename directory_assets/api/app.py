@@ -72,7 +72,7 @@ def _env_seconds(name: str, default: float) -> float:
     return value
 
 
-def published(request: Request) -> Published:
+async def published(request: Request) -> Published:
     """The snapshot being served (503 with the reason when none is loaded)."""
     holder: SnapshotHolder = request.app.state.holder
     current = holder.current
@@ -81,7 +81,7 @@ def published(request: Request) -> Published:
     return current
 
 
-def require_token(request: Request) -> None:
+async def require_token(request: Request) -> None:
     """Bearer-token auth, constant-time; 503 (never open) when no token is configured."""
     configured: str = request.app.state.token
     if not configured:

@@ -1,0 +1,367 @@
+"""Load on the directory API while the pipeline writes: requests/s and p50/p95/p99 per endpoint.
+
+    .venv/bin/python benchmarks/api_load.py                      # default scale and x100
+    .venv/bin/python benchmarks/api_load.py --scales 1 --seconds 10 --concurrency 8
+
+For each scale it builds the directory once into ``<workdir>/x<scale>/`` (sample sources,
+the ``directory`` group in-process, which publishes the snapshot; reused when present),
+starts ``narr-platform serve`` (uvicorn, one worker) on a free port, and drives it with
+``--concurrency`` httpx/asyncio clients on keep-alive connections, each endpoint for
+``--seconds``:
+
+- baseline: ``GET /api/v1/health`` (no work behind it), measured in the same run; every
+  other endpoint's requests/s is also printed as a ratio of it;
+- ``nearby`` (random organizations' coordinates, 5-50 miles), ``search`` (two words of a
+  real name and its city, a third of them with a typo, a third as prefixes),
+  ``organization`` (random org_ids, with 10 network neighbours);
+
+first on a quiet pipeline, then again while another process re-materializes the
+directory (``organizations`` then ``search_index``, which publishes a new snapshot that the
+server swaps to under load) in a loop. Errors are non-200 answers or failed connections;
+lock failures are materialization runs that failed on the warehouse lock plus API errors
+that mention a lock. Goals (2 cores, default scale): nearby >= 1,000 requests/s with p95
+<= 20 ms, search p95 <= 20 ms, 0 errors and 0 lock failures during the materialization;
+x100: p95 <= 100 ms. The machine is shared: the load average is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+ENDPOINTS = ("nearby", "search", "organization")
+GOALS_P95_MS = {1.0: 20.0, 100.0: 100.0}
+GOAL_NEARBY_RPS = 1000
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- building the directory ------------------------------------------------------------
+def build(work: Path, scale: float, seed: int) -> None:
+    from benchmarks.directory_queries import generate, materialize
+
+    if (work / "directory_snapshot" / "current.json").exists():
+        print(f"  reusing the directory in {work}", flush=True)
+        return
+    if not (work / "landing" / "directory").exists():
+        print(f"  sources: {generate(work / 'landing', scale, seed):.1f} s", flush=True)
+    seconds, _ = materialize(work / "warehouse.duckdb", work / "landing", threads=None)
+    print(f"  directory group (with the snapshot publish): {seconds:.1f} s", flush=True)
+
+
+def materialize_worker(work: Path) -> None:
+    """Run in a child process: organizations then search_index, on the warehouse file."""
+    import dagster as dg
+
+    import directory_assets.definitions as directory
+    from resources import DuckDBWarehouse, LandingZone
+
+    defs = dg.Definitions.merge(
+        directory.defs,
+        dg.Definitions(
+            resources={
+                "warehouse": DuckDBWarehouse(database_path=str(work / "warehouse.duckdb")),
+                "landing": LandingZone(root=str(work / "landing")),
+            }
+        ),
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    keys = [dg.AssetKey(["directory", "organizations"]), dg.AssetKey(["directory", "search_index"])]
+    result = job.execute_in_process(
+        asset_selection=keys, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    errors = [
+        str(e.event_specific_data.error.message)
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    print(json.dumps({"success": result.success, "errors": errors}), flush=True)
+    sys.exit(0 if result.success else 1)
+
+
+@dataclass
+class Materializations:
+    work: Path
+    runs: int = 0
+    failures: list[str] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def loop(self) -> None:
+        while not self.stop.is_set():
+            started = time.monotonic()
+            proc = subprocess.run(
+                [sys.executable, __file__, "--materialize-worker", str(self.work)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            self.runs += 1
+            self.seconds.append(time.monotonic() - started)
+            if proc.returncode != 0:
+                self.failures.append((proc.stdout + proc.stderr)[-2000:])
+
+    @property
+    def lock_failures(self) -> int:
+        return sum("lock" in f.lower() for f in self.failures)
+
+
+# -- the server ------------------------------------------------------------------------
+@contextlib.contextmanager
+def server(snapshots: Path, workers: int):
+    port = free_port()
+    env = {**os.environ, "DIRECTORY_SNAPSHOT_DIR": str(snapshots),
+           "NARR_API_TOKEN": os.urandom(16).hex()}  # fmt: skip
+    cli = Path(sys.executable).parent / "narr-platform"
+    proc = subprocess.Popen(
+        [str(cli), "serve", "--port", str(port), "--workers", str(workers),
+         "--log-level", "warning"],
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit("the server exited")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() - started > 1800:
+                raise SystemExit("the server did not become healthy in 30 min")
+            time.sleep(0.5)
+        print(f"  server ready in {time.monotonic() - started:.1f} s at {base}", flush=True)
+        yield base, proc.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+# -- requests ----------------------------------------------------------------------------
+def request_pool(snapshots: Path, seed: int) -> dict[str, list[str]]:
+    """Varied request paths per endpoint, from the published snapshot's rows."""
+    from directory_assets import snapshot
+
+    rng = random.Random(seed)
+    con = snapshot.open_database(snapshot.current(snapshots))
+    points = con.execute(
+        "SELECT latitude, longitude FROM directory.organizations WHERE latitude IS NOT NULL "
+        "USING SAMPLE 2000 ROWS (reservoir, 7)"
+    ).fetchall()
+    names = con.execute(
+        "SELECT name, city, org_id FROM directory.organizations WHERE city IS NOT NULL "
+        "USING SAMPLE 2000 ROWS (reservoir, 11)"
+    ).fetchall()
+    con.close()
+    types = [None, None, "treatment_center", "narr_residence", "recovery_center"]
+    nearby = []
+    for lat, lon in points:
+        query = {"lat": lat, "lon": lon, "miles": rng.choice((5, 10, 25, 50))}
+        if (kind := rng.choice(types)) is not None:
+            query["type"] = kind
+        nearby.append("/api/v1/organizations/nearby?" + str(httpx.QueryParams(query)))
+    search = []
+    for i, (name, city, _) in enumerate(names):
+        words = [w for w in name.split() if len(w) > 3 and w.lower() != "of"]
+        text = " ".join([rng.choice(words), city.split()[0]]) if words else city
+        if i % 3 == 1:  # one typo: drop a letter of the longest word
+            longest = max(text.split(), key=len)
+            text = text.replace(longest, longest[0] + longest[2:], 1)
+        elif i % 3 == 2:  # prefixes
+            text = " ".join(w[:5] for w in text.split())
+        search.append("/api/v1/organizations/search?" + str(httpx.QueryParams({"q": text})))
+    organization = [f"/api/v1/organizations/{org_id}?neighbours=10" for _, _, org_id in names]
+    return {"health": ["/api/v1/health"], "nearby": nearby, "search": search,
+            "organization": organization}  # fmt: skip
+
+
+@dataclass
+class Result:
+    endpoint: str
+    phase: str
+    latencies_ms: list[float]
+    errors: list[str]
+    seconds: float
+    server_cpu_ms_per_request: float = float("nan")
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+
+async def drive(base: str, paths: list[str], seconds: float, concurrency: int, seed: int):
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while (now := time.perf_counter()) < deadline:
+                path = rng.choice(paths)
+                try:
+                    response = await client.get(path)
+                    elapsed = (time.perf_counter() - now) * 1000
+                    if response.status_code != 200:
+                        errors.append(f"{response.status_code} {path}: {response.text[:200]}")
+                    else:
+                        latencies.append(elapsed)
+                except httpx.HTTPError as exc:
+                    errors.append(f"{type(exc).__name__} {path}: {exc}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return latencies, errors, time.perf_counter() - started
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time of the server process and its children (uvicorn workers)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for p in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def measure(base, pid, pool, endpoint, phase, seconds, concurrency, seed) -> Result:
+    asyncio.run(drive(base, pool[endpoint][:50], 1.0, concurrency, seed))  # warm-up
+    cpu_before = server_cpu_seconds(pid)
+    latencies, errors, elapsed = asyncio.run(
+        drive(base, pool[endpoint], seconds, concurrency, seed)
+    )
+    cpu = server_cpu_seconds(pid) - cpu_before
+    result = Result(endpoint, phase, latencies, errors, elapsed)
+    result.server_cpu_ms_per_request = 1000 * cpu / max(1, len(latencies) + len(errors))
+    print(
+        f"  {phase:<14} {endpoint:<13} {result.rps:>7.0f} req/s  p50 "
+        f"{percentile(latencies, 0.5):6.2f}  p95 {percentile(latencies, 0.95):6.2f}  p99 "
+        f"{percentile(latencies, 0.99):6.2f} ms  errors {len(errors)}  server CPU "
+        f"{result.server_cpu_ms_per_request:.2f} ms/request  (load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return result
+
+
+def run_scale(args: argparse.Namespace, scale: float) -> list[Result]:
+    work = args.workdir / f"x{scale:g}"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"\n== scale x{scale:g} ({work})", flush=True)
+    build(work, scale, args.seed)
+    snapshots = work / "directory_snapshot"
+    pool = request_pool(snapshots, args.seed)
+    results: list[Result] = []
+    with server(snapshots, args.workers) as (base, pid):
+        for phase in ("quiet",) if args.quiet_only else ("quiet", "materializing"):
+            background = None
+            materializations = Materializations(work)
+            if phase == "materializing":
+                background = threading.Thread(target=materializations.loop, daemon=True)
+                background.start()
+                time.sleep(args.settle)  # let the writer start before measuring
+            for endpoint in ("health", *ENDPOINTS):
+                results.append(
+                    measure(
+                        base, pid, pool, endpoint, phase, args.seconds, args.concurrency, args.seed
+                    )
+                )
+            if background is not None:
+                materializations.stop.set()
+                background.join()
+                swaps = httpx.get(f"{base}/api/v1/health").json()["swaps"]
+                print(
+                    f"  materializations during the load: {materializations.runs} run(s), "
+                    f"{len(materializations.failures)} failed, {materializations.lock_failures} "
+                    f"on a lock, {sum(materializations.seconds):.0f} s; snapshot swaps seen by "
+                    f"the server: {swaps}",
+                    flush=True,
+                )
+                for failure in materializations.failures[:3]:
+                    print("    failure:", failure[-500:], flush=True)
+                api_lock_errors = sum(
+                    "lock" in e.lower() for r in results if r.phase == phase for e in r.errors
+                )
+                print(f"  API errors mentioning a lock: {api_lock_errors}", flush=True)
+    summarize(scale, results)
+    return results
+
+
+def summarize(scale: float, results: list[Result]) -> None:
+    goal = GOALS_P95_MS.get(scale, 100.0)
+    print(f"\n  x{scale:g} summary (ratio = requests/s / health requests/s in the same phase):")
+    baseline = {r.phase: r.rps for r in results if r.endpoint == "health"}
+    for r in results:
+        p95 = percentile(r.latencies_ms, 0.95)
+        verdict = "meets" if p95 <= goal and not r.errors else "MISSES"
+        extra = ""
+        if r.endpoint == "nearby" and scale == 1.0:
+            ok = r.rps >= GOAL_NEARBY_RPS and p95 <= goal
+            extra = f"; nearby goal >= {GOAL_NEARBY_RPS} req/s: {'meets' if ok else 'MISSES'}"
+        capacity = 1000 / r.server_cpu_ms_per_request
+        print(
+            f"  {r.phase:<14} {r.endpoint:<13} {r.rps:>7.0f} req/s ({r.rps / baseline[r.phase]:.2f}x "
+            f"health)  p95 {p95:.2f} ms vs goal {goal:g} ms: {verdict}{extra}; server CPU "
+            f"{r.server_cpu_ms_per_request:.2f} ms/request = {capacity:.0f} req/s per free core"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,100")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/api-bench"))
+    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint and phase")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quiet-only", action="store_true", help="skip the materializing phase")
+    parser.add_argument("--materialize-worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.materialize_worker:
+        materialize_worker(args.materialize_worker)
+        return
+    print(f"load average at start: {os.getloadavg()}, cores: {os.cpu_count()}")
+    for scale in (float(s) for s in args.scales.split(",")):
+        run_scale(args, scale)
+    print(f"\nload average at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
