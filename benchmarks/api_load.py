@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -75,6 +76,78 @@ def build(work: Path, scale: float, seed: int) -> None:
         print(f"  sources: {generate(work / 'landing', scale, seed):.1f} s", flush=True)
     seconds, _ = materialize(work / "warehouse.duckdb", work / "landing", threads=None)
     print(f"  directory group (with the snapshot publish): {seconds:.1f} s", flush=True)
+
+
+def synthesize(source: Path, work: Path, factor: int) -> None:
+    """A snapshot ``factor`` times the published one at ``source``, without the pipeline.
+
+    Generating the x100 sources and running the whole group takes ~40 min on a quiet
+    2-core machine (docs/benchmarks.md); this copies each organization ``factor`` times
+    (new org_ids, coordinates moved up to ~3 miles, same names) and its subtype row, keeps
+    the network of the original organizations only, and builds the DuckDB copy and the
+    search index with the production code. Printed results say "synthetic".
+    """
+    import datetime as dt
+
+    import duckdb
+
+    from directory_assets import snapshot
+
+    target = work / "directory_snapshot"
+    if (target / "current.json").exists():
+        print(f"  reusing the synthetic snapshot in {target}", flush=True)
+        return
+    manifest = snapshot.current(source / "directory_snapshot")
+    started = time.monotonic()
+    version = f"synthetic-x{factor}"
+    folder = target / "versions" / version
+    tables = folder / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    copies = f"range({factor}) AS copies(k)"
+    new_id = "CASE WHEN k = 0 THEN org_id ELSE org_id || '_' || k END"
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        for table in snapshot.TABLES:
+            src = str(manifest.folder / "tables" / f"{table}.parquet")
+            out = str(tables / f"{table}.parquet")
+            if table == "organizations":
+                select = (
+                    f"SELECT * REPLACE ({new_id} AS org_id, "
+                    "latitude + CASE WHEN k = 0 THEN 0 ELSE (hash(org_id, k) % 1000) / 20000.0 END "
+                    "AS latitude, "
+                    "longitude + CASE WHEN k = 0 THEN 0 ELSE (hash(k, org_id) % 1000) / 20000.0 END "
+                    f"AS longitude) FROM read_parquet('{src}'), {copies}"
+                )
+            elif table in snapshot.SUBTYPE_TABLES:
+                select = (
+                    f"SELECT * REPLACE ({new_id} AS org_id) FROM read_parquet('{src}'), {copies}"
+                )
+            else:
+                select = f"SELECT * FROM read_parquet('{src}')"
+            con.execute(f"COPY ({select}) TO '{out}' (FORMAT parquet)")
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM read_parquet('{tables / t}.parquet')").fetchone()[
+                0
+            ]
+            for t in snapshot.TABLES
+        }
+    documents = snapshot.build_local_copy(tables, folder)
+    (target / "current.json").write_text(
+        json.dumps(
+            {
+                "version": version,
+                "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "folder": str(folder),
+                "tables": counts,
+                "search_documents": documents,
+            }
+        )
+    )
+    print(
+        f"  synthetic x{factor} snapshot: {counts['organizations']:,} organizations in "
+        f"{time.monotonic() - started:.0f} s",
+        flush=True,
+    )
 
 
 def materialize_worker(work: Path) -> None:
@@ -203,7 +276,11 @@ def request_pool(snapshots: Path, seed: int) -> dict[str, list[str]]:
         elif i % 3 == 2:  # prefixes
             text = " ".join(w[:5] for w in text.split())
         search.append("/api/v1/organizations/search?" + str(httpx.QueryParams({"q": text})))
-    organization = [f"/api/v1/organizations/{org_id}?neighbours=10" for _, _, org_id in names]
+    organization = [
+        f"/api/v1/organizations/{org_id}?neighbours=10"
+        for _, _, org_id in names
+        if re.fullmatch(r"org_[0-9a-f]{16}", org_id)  # synthetic copies are not valid ids
+    ]
     return {"health": ["/api/v1/health"], "nearby": nearby, "search": search,
             "organization": organization}  # fmt: skip
 
@@ -282,16 +359,26 @@ def measure(base, pid, pool, endpoint, phase, seconds, concurrency, seed) -> Res
 
 def run_scale(args: argparse.Namespace, scale: float) -> list[Result]:
     work = args.workdir / f"x{scale:g}"
+    synthetic = args.synthetic and scale != 1.0
+    if synthetic:
+        work = args.workdir / f"x{scale:g}-synthetic"
     work.mkdir(parents=True, exist_ok=True)
-    print(f"\n== scale x{scale:g} ({work})", flush=True)
-    build(work, scale, args.seed)
+    print(f"\n== scale x{scale:g}{' (synthetic)' if synthetic else ''} ({work})", flush=True)
+    if synthetic:
+        default = args.workdir / "x1"
+        build(default, 1.0, args.seed)
+        synthesize(default, work, round(scale))
+    else:
+        build(work, scale, args.seed)
     snapshots = work / "directory_snapshot"
+    # The materialization runs on a real warehouse: a synthetic snapshot's is x1's.
+    writer_work = args.workdir / "x1" if synthetic else work
     pool = request_pool(snapshots, args.seed)
     results: list[Result] = []
     with server(snapshots, args.workers) as (base, pid):
         for phase in ("quiet",) if args.quiet_only else ("quiet", "materializing"):
             background = None
-            materializations = Materializations(work)
+            materializations = Materializations(writer_work)
             if phase == "materializing":
                 background = threading.Thread(target=materializations.loop, daemon=True)
                 background.start()
@@ -352,6 +439,11 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quiet-only", action="store_true", help="skip the materializing phase")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="for scales other than 1, multiply the x1 snapshot instead of running the pipeline",
+    )
     parser.add_argument("--materialize-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.materialize_worker:

@@ -200,12 +200,17 @@ class SearchIndex:
         payment: str | None = None,
         limit: int = 25,
         box: tuple[float, float, float, float] | None = None,
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(matching organizations, the best ``limit`` as dicts with a ``score``)."""
+        count: bool = False,
+    ) -> tuple[int | None, list[dict[str, Any]]]:
+        """(matching organizations when ``count``, the best ``limit`` as dicts with a ``score``).
+
+        Counting scores every match; without it tantivy can skip blocks that cannot reach
+        the top ``limit``.
+        """
         query = self.query(text, state, org_type, service, payment, box)
         if query is None:
             return 0, []
-        result = self.searcher.search(query, limit=limit, count=True)
+        result = self.searcher.search(query, limit=limit, count=count)
         rows = []
         for score, address in result.hits:
             doc = self.searcher.doc(address).to_dict()
@@ -217,4 +222,4 @@ class SearchIndex:
             row["payments"] = doc.get("payments", [])
             row["score"] = round(float(score), 4)
             rows.append(row)
-        return int(result.count or 0), rows
+        return (int(result.count) if count else None), rows
