@@ -254,7 +254,6 @@ SEARCH_INDEX_KEY = dg.AssetKey(["directory", "search_index"])
         *(view.key for view in VIEW_ASSETS),
     ],
     kinds={"tantivy", "parquet"},
-    automation_condition=dg.AutomationCondition.eager(),
     description=(
         "The published directory snapshot the API (`narr-platform serve`) and `narr-platform "
         "search` read: the directory tables and views exported to Parquet, a read-only DuckDB "
