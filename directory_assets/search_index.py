@@ -22,9 +22,10 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import tantivy
+if TYPE_CHECKING:  # imported where used: loading the code location needs no tantivy
+    import tantivy
 
 #: field -> boost. Name hits rank above DBA names, city, then address.
 TEXT_FIELDS: dict[str, float] = {"name": 4.0, "dba_names": 3.0, "city": 2.0, "address": 1.0}
@@ -68,6 +69,8 @@ def words(text: str) -> list[str]:
 
 
 def schema() -> tantivy.Schema:
+    import tantivy
+
     builder = tantivy.SchemaBuilder()
     for field in ("org_id", "org_type", "state"):
         builder.add_text_field(field, stored=True, tokenizer_name="raw")
@@ -95,6 +98,8 @@ def payments_of(row: Mapping[str, Any]) -> list[str]:
 
 def build(rows: Iterable[Mapping[str, Any]], folder: Path, heap_bytes: int = 200_000_000) -> int:
     """Write a fresh index of ``rows`` (dicts with the SOURCE_SQL columns) into ``folder``."""
+    import tantivy
+
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -129,6 +134,8 @@ class SearchIndex:
     """An opened index folder; ``search`` is thread-safe (one reloaded searcher)."""
 
     def __init__(self, folder: Path) -> None:
+        import tantivy
+
         self.folder = folder
         self.index = tantivy.Index.open(str(folder))
         self.schema = self.index.schema
@@ -139,6 +146,8 @@ class SearchIndex:
         return self.searcher.num_docs
 
     def _word_query(self, word: str) -> tantivy.Query:
+        import tantivy
+
         clauses = []
         distance = 1 if len(word) >= TYPO_MIN_LENGTH else 0
         for field, boost in TEXT_FIELDS.items():
@@ -161,6 +170,8 @@ class SearchIndex:
         payment: str | None = None,
         box: tuple[float, float, float, float] | None = None,
     ) -> tantivy.Query | None:
+        import tantivy
+
         terms = words(text)
         if not terms:
             return None
