@@ -213,3 +213,49 @@ def test_fhir_json_is_byte_identical(parity_runs):
         duck_json = sorted(str(r[index]) for r in duck.rows[table])
         spark_json = sorted(str(r[index]) for r in spark.rows[table])
         assert duck_json and duck_json == spark_json, table
+
+
+# ---- write-audit-publish: a failed audit changes no published table, on either engine --------
+def _wap_rows(*rows: tuple[int, str, str]) -> str:
+    return " UNION ALL ".join(
+        f"SELECT {k} AS k, '{v}' AS v, '{f}' AS source_file" for k, v, f in rows
+    )
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_failed_audit_publishes_nothing_on_either_engine(engine, request):
+    from resources import local_warehouse
+    from resources.publish import AuditFailed, key_audit, row_count_drop_audit, staged_name
+    from resources.spark_warehouse import build_spark_warehouse
+
+    if engine == "spark":
+        request.getfixturevalue("spark_env")
+        warehouse = build_spark_warehouse()
+    else:
+        warehouse = local_warehouse()
+    table, audits = "wap.kv", [key_audit(["k"]), row_count_drop_audit()]
+    # Order-independent content hash, computed in SQL (portable: hash() exists in both).
+    content = f"SELECT count(*), sum(hash(k, v, source_file)) FROM {table}"
+    with warehouse.session() as session:
+        session.publish(table, _wap_rows((1, "a", "f1.csv"), (2, "b", "f1.csv")), audits)
+        before = session.fetch_rows(content)[0]
+        with pytest.raises(AuditFailed) as failed:
+            session.publish(
+                table,
+                _wap_rows((1, "a", "f1.csv"), (2, "b", "f1.csv"), (1, "z", "f2.csv")),
+                audits,
+            )
+        assert "key_unique" in str(failed.value) and "f2.csv" in str(failed.value)
+        assert session.fetch_rows(content)[0] == before
+        assert session.list_staged_tables() == [staged_name(table)]
+        assert session.row_count(staged_name(table)) == 3
+        assert staged_name(table) not in [name for name, _ in session.list_tables()]
+        with pytest.raises(AuditFailed, match="row_count_drop"):
+            session.publish(table, _wap_rows((9, "x", "f3.csv")), audits)
+        assert session.fetch_rows(content)[0] == before
+        published = session.publish(
+            table, _wap_rows((1, "a", "f1.csv"), (2, "b", "f1.csv"), (3, "c", "f2.csv")), audits
+        )
+        assert published.summary.row_count == 3
+        assert all(r.passed for r in published.check_results)
+        assert session.list_staged_tables() == []
