@@ -295,3 +295,31 @@ def test_clinical_views_match_the_resource_tables(sample_sources, materialize, w
         ) == pairs(
             con, "SELECT id, patient_id, code, stop_at IS NULL FROM fhir.medication_requests"
         )
+
+
+def _nested_items(levels: int) -> dict:
+    item: dict = {"linkId": str(levels)}
+    for level in range(levels - 1, 0, -1):
+        item = {"linkId": str(level), "item": [item]}
+    return {"resourceType": "QuestionnaireResponse", "id": "q", "item": [item]}
+
+
+def test_repeat_follows_the_unrolled_depth_and_fails_beyond_it() -> None:
+    from fhir_assets.views.compiler import REPEAT_DEPTH
+    from fhir_assets.views.conformance import fetch_view, load_resources, table_for
+    from resources.warehouse import DuckDBSession
+
+    view = {
+        "resource": "QuestionnaireResponse",
+        "select": [
+            {"repeat": ["item"], "column": [{"name": "link", "path": "linkId", "type": "string"}]}
+        ],
+    }
+    session = DuckDBSession(duckdb.connect())
+    compiled = compile_view(view, "duckdb", table_for)
+    load_resources(session, [_nested_items(REPEAT_DEPTH)], {"QuestionnaireResponse"})
+    rows = fetch_view(session, compiled)
+    assert [r["link"] for r in rows] == [str(i) for i in range(1, REPEAT_DEPTH + 1)]
+    load_resources(session, [_nested_items(REPEAT_DEPTH + 1)], {"QuestionnaireResponse"})
+    with pytest.raises(duckdb.Error, match=f"repeat goes deeper than {REPEAT_DEPTH} levels"):
+        fetch_view(session, compiled)

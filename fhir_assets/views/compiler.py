@@ -271,7 +271,6 @@ def _function(call: fp.Call, ctx: _Ctx) -> Any:
         return _as_item(base, ctx) if isinstance(base, Coll) else base
     if name == "last":
         if isinstance(base, Coll):
-            var = ctx.state.var()
             return Item(d.element(base.sql, f"{d.size(base.sql)} - 1"), typ=base.typ)
         return base
     if name == "count":
