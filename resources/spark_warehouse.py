@@ -484,17 +484,19 @@ class SparkWarehouseSession(WarehouseSession):
         check_table_name(view)
         if not paths:
             raise ValueError(f"No files to register as {view}.")
-        if file_format not in ("csv", "parquet", "json", "json_document"):
+        if file_format not in ("csv", "parquet", "json", "json_document", "text"):
             raise ValueError(
-                f"Unsupported file format {file_format!r}; use csv, json, json_document or parquet."
+                f"Unsupported file format {file_format!r}; "
+                "use csv, json, json_document, parquet or text."
             )
-        if file_format == "json_document":
-            # Each file's whole text, unparsed, in one ``json`` column (one row per file).
+        if file_format in ("json_document", "text"):
+            # Each file's whole text, unparsed, in one column (one row per file).
+            column = "json" if file_format == "json_document" else "text"
             if columns:
-                raise ValueError("json_document views have one column, json; no schema applies.")
+                raise ValueError(f"{file_format} views have one column, {column}; no schema.")
             documents = [
                 self.spark.read.text(self._stage_file(path), wholetext=True).select(
-                    F.col("value").alias("json"), F.lit(str(path)).alias("source_file")
+                    F.col("value").alias(column), F.lit(str(path)).alias("source_file")
                 )
                 for path in paths
             ]

@@ -109,7 +109,9 @@ class WarehouseSession:
         ``columns`` is an explicit schema (name -> DuckDB type) so nothing is type-guessed;
         a ``source_file`` column holds each row's file path. ``json_document`` reads each
         file's top-level JSON value unparsed into one ``json`` column (one row per file), for
-        sources that are one large object (Spark: ``text`` with ``wholetext``).
+        sources that are one large object (Spark: ``text`` with ``wholetext``). ``text`` reads
+        each file's whole text, unparsed, into one ``text`` column (one row per file), for
+        sources whose parts are split in SQL (NDJSON lines that may be malformed).
         """
         raise NotImplementedError
 
@@ -304,6 +306,13 @@ class DuckDBSession(WarehouseSession):
         check_table_name(view)
         if not paths:
             raise ValueError(f"No files to register as {view}.")
+        if file_format == "text":
+            files = ", ".join(sql_literal(str(p)) for p in paths)
+            self.execute(
+                f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT content AS text, "
+                f"filename AS source_file FROM read_text([{files}])"
+            )
+            return
         readers = {
             "csv": "read_csv",
             "parquet": "read_parquet",

@@ -66,12 +66,84 @@ def clinical_record(sample_sources, materialize, landing_dir, warehouse_path, re
     return {"resources": resources, "checks": checks, "synthea": shared.is_dir()}
 
 
-def test_the_whole_record_as_fhir(clinical_record, warehouse_path, tmp_path):
+def test_the_whole_record_as_fhir(
+    clinical_record, warehouse_path, tmp_path, materialize, landing_dir
+):
     """One materialization (about a minute) serves every assertion below."""
     assert_every_resource_validates_and_references_resolve(clinical_record)
     assert_codes_carry_their_systems_and_values_their_units(clinical_record)
-    assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path)
+    system_export = assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path)
+    assert_fhir_in_reads_the_export_back(system_export, materialize, landing_dir, warehouse_path)
     assert_reference_check_fails_on_a_dangling_reference(warehouse_path)
+
+
+def assert_fhir_in_reads_the_export_back(folder, materialize, landing_dir, warehouse_path):
+    """A Bulk export read back in gives the same resources; damaged items are quarantined."""
+    target = landing_dir / "fhir"
+    target.mkdir()
+    exported = {}
+    for ndjson in folder.glob("*.ndjson"):
+        if ndjson.stem != "OperationOutcome":
+            shutil.copy(ndjson, target / ndjson.name)
+            exported[ndjson.stem] = {
+                json.loads(line)["id"]: json.loads(line) for line in ndjson.read_text().splitlines()
+            }
+    patient = next(iter(exported["Patient"].values()))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"fullUrl": "urn:uuid:x", "resource": patient}, {"request": {"method": "GET"}}],
+    }
+    (target / "bundle.json").write_text(json.dumps(bundle))
+    damaged = [
+        "not json",
+        json.dumps({"resourceType": "Basic", "id": "b1"}),
+        json.dumps({"resourceType": "Condition", "code": {}}),
+        json.dumps({"resourceType": "Condition", "id": "no-subject"}),
+        json.dumps({"id": "no-type"}),
+    ]
+    (target / "damaged.ndjson").write_text("\n".join(damaged) + "\n")
+    result = materialize(
+        dg.AssetSelection.groups("fhir_clinical") & dg.AssetSelection.key_prefixes(["fhir_in"])
+    )
+    assert result.success
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        loaded = con.execute(
+            "SELECT resource_type, id, resource_json FROM fhir_in.resources"
+        ).fetchall()
+        rejected = dict(
+            con.execute(
+                "SELECT reason, count(*) FROM fhir_in.rejected_resources GROUP BY 1"
+            ).fetchall()
+        )
+        outcomes = [
+            json.loads(o)
+            for (o,) in con.execute(
+                "SELECT outcome_json FROM fhir_in.rejected_resources"
+            ).fetchall()
+        ]
+        per_type = dict(
+            con.execute("SELECT 'Encounter', count(*) FROM fhir_in.encounters").fetchall()
+        )
+    back = {}
+    for kind, resource_id, text in loaded:
+        back.setdefault(kind, {})[resource_id] = json.loads(text)
+    assert back == exported  # the round trip keeps every resource, member for member
+    assert per_type["Encounter"] == len(exported["Encounter"])
+    items = sum(len(v) for v in exported.values()) + 2 + len(damaged)
+    assert len(loaded) + sum(rejected.values()) == items  # read = loaded + quarantined
+    assert rejected == {
+        "not a JSON object": 1,
+        "resourceType Basic is not supported": 1,
+        "id is missing": 1,
+        "Condition names no patient (subject or patient reference)": 1,
+        "resourceType is missing": 1,
+        "a Bundle entry without a resource": 1,
+        f"duplicate of a later copy of Patient/{patient['id']}": 1,
+    }
+    assert all(
+        o["resourceType"] == "OperationOutcome" and o["issue"][0]["diagnostics"] for o in outcomes
+    )
 
 
 def assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path):
@@ -116,6 +188,7 @@ def assert_bulk_export_of_every_type_and_of_a_group(clinical_record, tmp_path):
         for resource in rs:
             for ref in pattern.findall(json.dumps(resource)):
                 assert ref in present, (kind, ref)  # the group export is self-contained
+    return folder
 
 
 def assert_every_resource_validates_and_references_resolve(clinical_record):
