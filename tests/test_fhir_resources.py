@@ -66,6 +66,7 @@ def clinical_record(sample_sources, materialize, landing_dir, warehouse_path, re
     return {"resources": resources, "checks": checks, "synthea": shared.is_dir()}
 
 
+@pytest.mark.slow
 def test_the_whole_record_as_fhir(
     clinical_record, warehouse_path, tmp_path, materialize, landing_dir
 ):
