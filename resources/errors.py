@@ -56,12 +56,20 @@ def busy_message(path: str, exc: BaseException, waited_seconds: float) -> str:
 
 def explain(exc: BaseException) -> str | None:
     """A one-line explanation of a failure an operator can act on, or None."""
-    from resources.warehouse import WarehouseBusyError, WarehouseMissingError
+    from resources.warehouse import (
+        MotherDuckUnavailableError,
+        WarehouseBusyError,
+        WarehouseMissingError,
+    )
 
-    if isinstance(
-        exc,
-        PlatformConfigError | WarehouseBusyError | WarehouseMissingError | EngineOutOfMemoryError,
-    ):
+    known = (
+        PlatformConfigError,
+        WarehouseBusyError,
+        WarehouseMissingError,
+        MotherDuckUnavailableError,
+        EngineOutOfMemoryError,
+    )
+    if isinstance(exc, known):
         return first_line(exc)
     if is_out_of_memory(exc):
         return out_of_memory_message(exc)

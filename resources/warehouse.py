@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import Field
 
 from resources.duckdb_settings import DuckDBSettings, format_size
-from resources.errors import busy_message
+from resources.errors import busy_message, explain
 
 if TYPE_CHECKING:
     from resources.publish import Audit, Publication
@@ -487,6 +487,10 @@ class WarehouseBusyError(duckdb.IOException):
     """Another process kept the warehouse file locked past ``lock_timeout_seconds``."""
 
 
+class MotherDuckUnavailableError(duckdb.IOException):
+    """``md:`` could not be opened (no network, no extension, no token); one line says so."""
+
+
 class WarehouseMissingError(duckdb.IOException):
     """A reader asked for a warehouse file that does not exist."""
 
@@ -559,9 +563,11 @@ class DuckDBWarehouse(Warehouse):
                 return duckdb.connect(
                     self.database_path, read_only=self.read_only, config=self.connection_config()
                 )
-            except duckdb.IOException as exc:
+            except duckdb.Error as exc:
+                if self.database_path.startswith("md:"):
+                    raise MotherDuckUnavailableError(explain(exc) or str(exc)) from exc
                 # Another process holds the file's lock: wait for it, within a bound.
-                if "lock" not in str(exc).lower():
+                if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
                     raise
                 if time.monotonic() >= deadline:
                     raise WarehouseBusyError(

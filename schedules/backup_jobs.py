@@ -15,6 +15,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from resources.errors import explain
 from resources.warehouse import WAREHOUSE_POOL, DuckDBWarehouse, Warehouse
 from schedules.backup import (
     RETENTION_DAYS,
@@ -235,15 +236,21 @@ def publish_warehouse_to_motherduck(
     with duck.connect() as local:  # fold the WAL into the file MotherDuck uploads
         local.execute("CHECKPOINT")
     started = time.monotonic()
-    connection = duckdb.connect(":memory:", config={"motherduck_token": token})
+    connection = None
     try:
+        # Offline, DuckDB cannot load the motherduck extension and refuses the token
+        # setting ("options were not recognized"): say MotherDuck is unreachable instead.
+        connection = duckdb.connect(":memory:", config={"motherduck_token": token})
         for statement in publish_statements(duck.database_path, database):
             context.log.info(statement)
             connection.execute(statement)
     except duckdb.Error as exc:
-        raise dg.Failure(f"Publishing to MotherDuck database {database} failed: {exc}") from exc
+        raise dg.Failure(
+            f"Publishing to MotherDuck database {database} failed: {explain(exc)}"
+        ) from exc
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
     return dg.Output(
         None,
         metadata={"database": f"md:{database}", "seconds": round(time.monotonic() - started, 2)},

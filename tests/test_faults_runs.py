@@ -35,9 +35,13 @@ def launch(dagster_home: Path, warehouse_path: Path) -> Iterator[Callable[..., s
     with instance_at(dagster_home):  # create the storage before processes race to migrate it
         pass
 
-    def start(module: str, job: str, hold_seconds: float = 0) -> subprocess.Popen:
+    def start(
+        module: str, job: str, hold_seconds: float = 0, in_session: bool = False
+    ) -> subprocess.Popen:
         env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
         env["FAULT_HOLD_SECONDS"] = str(hold_seconds)
+        if in_session:
+            env["FAULT_HOLD_IN_SESSION"] = "1"
         proc = subprocess.Popen(
             [sys.executable, "-m", "dagster", "job", "execute", "-m", module, "-j", job],
             cwd=PROJECT_ROOT,
@@ -141,10 +145,11 @@ def test_after_kill_9_at_each_point_the_next_job_completes_by_itself(
     assert list(statuses.values()).count(dg.DagsterRunStatus.FAILURE) == 3, statuses
 
 
-def test_a_run_waiting_behind_a_killed_run_takes_the_slot_by_itself(
+def test_a_run_waiting_behind_a_run_killed_mid_write_takes_the_slot_by_itself(
     launch, dagster_home: Path
 ) -> None:
-    holder = launch("tests.fault_location", "hold", hold_seconds=300)
+    # Killed inside a write: it holds the pool slot and DuckDB's file lock.
+    holder = launch("tests.fault_location", "hold", hold_seconds=300, in_session=True)
     wait_for(lambda: run_holding_slot(dagster_home), "the holder to take the slot")
     waiter = launch("tests.fault_location", "hold")
     wait_for(lambda: pending_runs(dagster_home), "the second run to wait for the pool")

@@ -49,3 +49,15 @@ def test_publish_job_refuses_a_warehouse_already_on_motherduck(monkeypatch):
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "is on MotherDuck" in str(failure.event_specific_data.error)
+
+
+def test_publish_job_offline_says_motherduck_is_unreachable(warehouse_path, monkeypatch):
+    """Offline, DuckDB refuses the token option ("options were not recognized"): the step
+    fails with one line saying MotherDuck is unreachable instead of DuckDB's raw error."""
+    build_warehouse(warehouse_path, rows=10)
+    monkeypatch.setenv("MOTHERDUCK_TOKEN", "token")
+    result = run_job("publish_to_motherduck")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.event_specific_data.error.message
+    assert "MotherDuck is unreachable" in message, message
