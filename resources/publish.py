@@ -138,9 +138,15 @@ class Publication:
 
     summary: TableSummary
     check_results: tuple[dg.AssetCheckResult, ...]
+    #: Wall seconds of each phase: ``stage`` (build), ``audit``, ``swap`` (publish).
+    seconds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
-        return self.summary.metadata()
+        timings = {
+            f"publish_{phase}_seconds": dg.MetadataValue.float(round(value, 3))
+            for phase, value in self.seconds.items()
+        }
+        return {**self.summary.metadata(), **timings}
 
 
 class AuditFailed(dg.Failure):

@@ -189,8 +189,10 @@ class WarehouseSession:
         check_table_name(table)
         self._ensure_parent_schema(table)
         staged = staged_name(table)
+        started = time.perf_counter()
         self.drop_table(staged)  # the previous run's staged table, kept for inspection
         self.create_staged_table(staged, select_sql, params)
+        staged_at = time.perf_counter()
         context = AuditContext(
             session=self,
             table=staged,
@@ -199,11 +201,17 @@ class WarehouseSession:
             facts=dict(facts or {}),
         )
         results = [audit.evaluate(context) for audit in audits]
+        audited_at = time.perf_counter()
         blocking = {audit.name for audit in audits if audit.blocking}
         if any(not r.passed for r in results if r.check_name in blocking):
             raise AuditFailed(table, staged, results, blocking)
         self.swap_in(staged, table)
-        return Publication(summary=self.summarize(table), check_results=tuple(results))
+        seconds = {
+            "stage": staged_at - started,
+            "audit": audited_at - staged_at,
+            "swap": time.perf_counter() - audited_at,
+        }
+        return Publication(self.summarize(table), tuple(results), seconds)
 
     def create_staged_table(self, staged: str, select_sql: str, params: SqlParams = None) -> None:
         """Build ``staged`` (a name nobody reads) from ``select_sql``."""
