@@ -7,6 +7,7 @@ cases (not required by the specification) are reported as xfail/xpass.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,55 @@ def test_conformance_spark(
 ) -> None:
     passed, error = run_case(spark_session, document, test, "spark")
     assert passed, error
+
+
+def _suite_subset(tmp_path: Path, names: tuple[str, ...]) -> Path:
+    if not SUITE.is_dir():
+        pytest.skip(f"{SUITE} is not present")
+    folder = tmp_path / "suite"
+    folder.mkdir()
+    for name in names:
+        (folder / name).write_text((SUITE / name).read_text())
+    return folder
+
+
+def test_conformance_command_writes_the_test_report(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from narr_platform.cli import main
+
+    if not SUITE.is_dir():
+        pytest.skip(f"{SUITE} is not present")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["view", "conformance", str(SUITE), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "duckdb: 123/123 shareable" in result.output
+    document = json.loads(report.read_text())
+    assert sorted(document) == sorted(p.name for p in SUITE.glob("*.json"))
+    tests = [t for f in document.values() for t in f["tests"]]
+    assert len(tests) == 134
+    assert document["basic.json"]["tests"][0] == {
+        "name": "basic attribute",
+        "result": {"passed": True},
+    }
+    failed = [t for t in tests if not t["result"]["passed"]]
+    assert all("Boundary()" in t["result"]["error"] for t in failed), failed
+
+
+@pytest.mark.spark
+def test_conformance_command_on_spark(
+    spark_connect_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from narr_platform.cli import main
+
+    folder = _suite_subset(tmp_path, ("foreach.json", "union.json"))
+    monkeypatch.setenv("SPARK_REMOTE", spark_connect_server.url)
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        main, ["view", "conformance", str(folder), "--report", str(report), "--engine", "spark"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "spark: 23/23 shareable" in result.output
+    assert sorted(json.loads(report.read_text())) == ["foreach.json", "union.json"]
