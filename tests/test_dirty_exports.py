@@ -158,6 +158,13 @@ def test_short_rows_are_quarantined_with_their_line(
         "(SELECT count(*) FROM healthsim.patients_rejected)",
     )[0]
     assert loaded + rejected == dirty.data_rows(export / "patients.csv")
+    per_file = dict(
+        query(warehouse_path, "SELECT source_file, count(*) FROM fhir.patient_data GROUP BY 1")
+    )
+    assert per_file == {
+        "patients.csv": dirty.data_rows(export / "patients.csv"),
+        "extract.csv": dirty.data_rows(generic / "extract.csv"),
+    }
 
 
 def test_workbook_lookup_sheet_and_contract(landing_dir, materialize, warehouse_path):
