@@ -31,8 +31,11 @@ Rules
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
+from importlib import resources as package_files
+from pathlib import Path
 
 from resources.geography import us_states, zip_places
 
@@ -222,13 +225,38 @@ def state_issue_sql(raw: str) -> str:
     )
 
 
-@functools.cache
-def zip3_by_state() -> dict[str, tuple[str, ...]]:
-    """USPS code -> the 3-digit ZIP prefixes the ``zipcodes`` package lists for the state."""
+#: The ZIP-prefix and state-box tables, derived from ``zipcodes`` once and shipped (reading
+#: 42,000 ZIP places costs seconds, and rules are built when the code location loads).
+#: ``python -m resources.normalize`` rewrites the file; a test checks it matches the package.
+ZIP_STATE_TABLES = "zip_state_tables.json"
+
+
+def compute_zip_state_tables() -> dict[str, dict[str, list]]:
+    """From ``zipcodes``: each state's 3-digit ZIP prefixes and the box of its ZIP centroids."""
     prefixes: dict[str, set[str]] = {}
+    boxes: dict[str, list[float]] = {}
     for place in zip_places():
         prefixes.setdefault(place.state, set()).add(place.zip_code[:3])
-    return {state: tuple(sorted(p)) for state, p in sorted(prefixes.items())}
+        box = boxes.setdefault(place.state, [90.0, -90.0, 180.0, -180.0])
+        box[0] = min(box[0], place.latitude)
+        box[1] = max(box[1], place.latitude)
+        box[2] = min(box[2], place.longitude)
+        box[3] = max(box[3], place.longitude)
+    return {
+        "zip3_by_state": {state: sorted(p) for state, p in sorted(prefixes.items())},
+        "state_boxes": {state: [round(v, 4) for v in box] for state, box in sorted(boxes.items())},
+    }
+
+
+@functools.cache
+def _zip_state_tables() -> dict[str, dict[str, list]]:
+    text = package_files.files("resources").joinpath(ZIP_STATE_TABLES).read_text("utf-8")
+    return json.loads(text)
+
+
+def zip3_by_state() -> dict[str, tuple[str, ...]]:
+    """USPS code -> the 3-digit ZIP prefixes the ``zipcodes`` package lists for the state."""
+    return {s: tuple(p) for s, p in _zip_state_tables()["zip3_by_state"].items()}
 
 
 def zip_state_issue_sql(zip5: str, state_usps: str) -> str:
@@ -286,17 +314,9 @@ def in_us_bounds_sql(lat: str, lon: str) -> str:
     return "(" + " OR ".join(boxes) + ")"
 
 
-@functools.cache
 def state_boxes() -> dict[str, tuple[float, float, float, float]]:
     """USPS code -> (lat_min, lat_max, lon_min, lon_max) of its ZIP centroids."""
-    boxes: dict[str, list[float]] = {}
-    for place in zip_places():
-        box = boxes.setdefault(place.state, [90.0, -90.0, 180.0, -180.0])
-        box[0] = min(box[0], place.latitude)
-        box[1] = max(box[1], place.latitude)
-        box[2] = min(box[2], place.longitude)
-        box[3] = max(box[3], place.longitude)
-    return {state: (a, b, c, d) for state, (a, b, c, d) in sorted(boxes.items())}
+    return {s: (a, b, c, d) for s, (a, b, c, d) in _zip_state_tables()["state_boxes"].items()}
 
 
 def coordinate_issue_sql(lat: str, lon: str, state_usps: str) -> str:
@@ -391,3 +411,9 @@ def render(sql: str) -> str:
         line if line.lstrip().startswith("--") else _TEMPLATE.sub(expand, line)
         for line in sql.split("\n")
     )
+
+
+if __name__ == "__main__":  # regenerate the shipped ZIP/state tables from ``zipcodes``
+    target = Path(__file__).with_name(ZIP_STATE_TABLES)
+    target.write_text(json.dumps(compute_zip_state_tables(), indent=0) + "\n", encoding="utf-8")
+    print(f"wrote {target}")

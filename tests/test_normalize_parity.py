@@ -66,3 +66,12 @@ def test_malformed_rows_are_kept_aside_on_spark(spark_env, tmp_path: Path):
             bad = s.fetch_rows(f"SELECT raw_record FROM ({s.malformed_rows_sql('landing_p')}) m")
             results.append((rows, [b[0].strip() for b in bad]))
     assert results[0] == results[1] == ([("1", "01013"), ("3", "02155")], ["2,b"])
+
+
+def test_shipped_zip_state_tables_match_the_zipcodes_package():
+    """resources/zip_state_tables.json is derived data: it must equal what zipcodes gives."""
+    import json
+
+    shipped = json.loads((Path(n.__file__).with_name(n.ZIP_STATE_TABLES)).read_text())
+    assert shipped == n.compute_zip_state_tables()
+    assert "021" in n.zip3_by_state()["MA"] and "900" in n.zip3_by_state()["CA"]
