@@ -7,16 +7,26 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 UI_PORT ?= 3000
 API_PORT ?= 8080
 
-.PHONY: install run ui serve test lint format clean
+.PHONY: install lock run ui serve test test-fast lint format clean
 
-# Re-install whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# Re-install whenever the lockfile or pyproject.toml changes. Every dependency comes from
+# requirements.lock (exact versions and hashes), so two installs a month apart are the same;
+# the project itself is then installed editable without resolving anything.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+## Re-resolve requirements.lock from pyproject.toml (after changing a dependency range).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 -o requirements.lock
 
 ## Generate sample sources, materialize every asset into data/warehouse.duckdb, print a summary.
 run: install
@@ -32,8 +42,13 @@ ui: install
 serve: install
 	$(BIN)/narr-platform serve --host 127.0.0.1 --port $(API_PORT)
 
+## Every test: Spark (a local Spark Connect server), the UI (headless Chromium), whole pipelines.
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The tests that are neither slow, Spark nor UI: under 3 minutes on 2 cores.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not spark and not ui" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -36,7 +36,7 @@ def run(patients: int) -> dict[str, float]:
     import duckdb
 
     from narr_platform.sample_data import SampleDataRequest, generate
-    from tests.test_healthsim_support import install_geography
+    from tests.support.healthsim import install_geography
 
     folder = OUT / f"n{patients}"
     shutil.rmtree(folder, ignore_errors=True)

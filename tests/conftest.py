@@ -1,4 +1,7 @@
-"""Shared fixtures: every test runs against its own real DuckDB file and landing folder."""
+"""Shared fixtures: every test runs against its own real DuckDB file and landing folder.
+
+Helpers (paths, the environment, sample data) are in ``tests/support``; tests import them
+from there, never from this file."""
 
 from __future__ import annotations
 
@@ -9,34 +12,31 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DIR = PROJECT_ROOT.parent / "shared"
-SHIPPED_DAGSTER_HOME = PROJECT_ROOT / "dagster_home"
+from tests.support import (
+    SHARED_DIR,
+    SHIPPED_DAGSTER_HOME,
+    generate_sample,
+    isolate_platform_env,
+    load_definitions,
+)
+
+#: Markers given by what a test uses, so a new test is marked without remembering to.
+FIXTURE_MARKERS = {"spark_connect_server": "spark"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test using the Spark Connect server (directly or through a fixture) is ``spark``."""
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture(autouse=True)
 def platform_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Local deployment, a private warehouse file and landing folder under tmp_path."""
-    for name in (
-        "PLATFORM_DEPLOYMENT",
-        "DUCKDB_MEMORY_LIMIT",
-        "DUCKDB_WORKER_THREADS",
-        "DUCKDB_TEMP_DIRECTORY",
-        "DUCKDB_MAX_MEMORY_PERCENTAGE",
-        "DUCKDB_EXTENSIONS",
-        "PARQUET_COMPRESSION",
-        "PARQUET_ROW_GROUP_SIZE",
-        "SPARK_REMOTE",
-        "DATABRICKS_HOST",
-        "DATABRICKS_TOKEN",
-        "DAGSTER_HOME",
-        "DIRECTORY_SNAPSHOT_DIR",
-        "NARR_API_TOKEN",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DUCKDB_DATABASE_PATH", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("PLATFORM_LANDING_DIR", str(tmp_path / "landing"))
-    return tmp_path
+    return isolate_platform_env(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -67,13 +67,6 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def load_definitions() -> dg.Definitions:
-    """The code location's Definitions, built now from the current environment."""
-    from narr_platform.definitions import defs
-
-    return defs()
-
-
 @pytest.fixture
 def materialize() -> Callable[..., dg.ExecuteInProcessResult]:
     """Run an asset selection (with its checks) in-process against the test warehouse.
@@ -94,14 +87,6 @@ def materialize() -> Callable[..., dg.ExecuteInProcessResult]:
         )
 
     return run
-
-
-def generate_sample(landing: Path, *sources: str, **options: object) -> dict[str, list[Path]]:
-    """Write sample sources (all by default) into ``landing``."""
-    from narr_platform import sample_data
-
-    request = sample_data.SampleDataRequest(out=landing, **options)  # type: ignore[arg-type]
-    return sample_data.generate(request, tuple(sources))
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ import pytest
 import directory_assets.definitions as directory
 from directory_assets import snapshot
 from resources import DuckDBWarehouse, LandingZone
-from tests.conftest import generate_sample
+from tests.support import generate_sample
 
 SCALE = 0.03
 TOKEN = "test-token-with-enough-entropy-0123456789"

@@ -14,7 +14,7 @@ from resources.assets import (
 )
 from resources.deployment import Deployment
 from resources.sql_files import load_sql
-from tests.conftest import load_definitions
+from tests.support import load_definitions
 
 ENGINE_KINDS = {"duckdb", "databricks", "spark"}
 

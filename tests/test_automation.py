@@ -9,7 +9,7 @@ from resources.automation import (
     automation_enabled,
     automation_sensor,
 )
-from tests.conftest import load_definitions
+from tests.support import load_definitions
 
 
 def _readers(defs: dg.Definitions) -> set[dg.AssetKey]:

@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from tests.concurrency_location import ALL_WRITERS, WRITERS
-from tests.conftest import PROJECT_ROOT, generate_sample
+from tests.support import PROJECT_ROOT, generate_sample
+from tests.support.concurrency_location import ALL_WRITERS, WRITERS
 
 
 def run_dagster(dagster_home: Path, *args: str) -> str:
@@ -70,7 +70,13 @@ def check_evaluations_after_materializations(
 
 def test_four_writers_share_the_file_in_one_multiprocess_run(dagster_home, warehouse_path):
     run_dagster(
-        dagster_home, "job", "execute", "-m", "tests.concurrency_location", "-j", "all_writers"
+        dagster_home,
+        "job",
+        "execute",
+        "-m",
+        "tests.support.concurrency_location",
+        "-j",
+        "all_writers",
     )
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         [run] = instance.get_runs(filters=dg.RunsFilter(job_name="all_writers"))

@@ -7,7 +7,7 @@ import sys
 import dagster as dg
 
 from resources import WAREHOUSE_POOL
-from tests.conftest import PROJECT_ROOT, load_definitions
+from tests.support import PROJECT_ROOT, load_definitions
 
 WAREHOUSE_RESOURCES = {"warehouse", "io_manager"}
 

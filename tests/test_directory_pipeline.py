@@ -15,7 +15,7 @@ import directory_assets.definitions as directory
 from directory_assets import checks, queries
 from directory_assets.network_rounds import MAX_MILES, MAX_NEIGHBORS
 from resources import DuckDBWarehouse, LandingZone
-from tests.conftest import generate_sample
+from tests.support import generate_sample
 
 SCALE = 0.03
 EXPECTED_TABLES = {

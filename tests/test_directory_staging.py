@@ -6,113 +6,25 @@ import dagster as dg
 import duckdb
 import pytest
 
+from tests.support.directory import (
+    BAD_FACILITIES,
+    GOOD_FACILITIES,
+    NARR_FILLER,
+    RCC_FILLER,
+    facility,
+    write_all_sources,
+    write_source,
+)
+
 STAGING = (
     "key:directory/stg_treatment_centers or key:directory/stg_narr_residences "
     "or key:directory/stg_recovery_centers or key:directory/stg_recovery_organizations"
 )
 
 
-def _facility(name, **overrides):
-    record = {
-        "facility_name": name,
-        "dba_names": [],
-        "address_line1": "100 Main St",
-        "city": "Boston",
-        "state": "MA",
-        "zip_code": "02108",
-        "latitude": 42.3576,
-        "longitude": -71.0636,
-        "level_of_care": "outpatient",
-        "medication_assisted_treatment": True,
-        "accepts_medicaid": True,
-        "outpatient_capacity": 40,
-    }
-    record.update(overrides)
-    return record
-
-
-GOOD_FACILITIES = [
-    _facility("  Harbor Counseling  ", state="Massachusetts", zip_code="02108-1234"),
-    _facility("Beacon Clinic", state="ma", zip_code="2108", address_line1="5 Elm St"),
-    _facility(
-        "Pine Recovery", state="NY", zip_code=10001, latitude=None, longitude=None, city="New York"
-    ),
-]
-BAD_FACILITIES = {
-    "record is not a JSON object": ["just a string"],
-    "missing facility_name": _facility(None),
-    "missing facility_name ": _facility("   "),
-    "facility_name: expected text": _facility(12345),
-    "latitude: expected a number": _facility("Bad Lat", latitude="not available"),
-    "dba_names: expected a list": _facility("Bad Dba", dba_names="a, b"),
-    "accepts_medicaid: expected true/false": _facility("Bad Flag", accepts_medicaid="yes"),
-    'unrecognized state: "N/A"': _facility("Bad State", state="N/A"),
-    "unrecognized state: (missing)": _facility("No State", state=None),
-}
-
-NARR = [
-    {
-        "name": "Serenity House",
-        "address": "12 Oak St, Boston, MA 02108",
-        "state": "MA",
-        "capacity": "12 beds",
-    },
-    {"name": "Hope Home", "address": "Worcester, MA", "state": "MA", "capacity": ""},
-    {
-        "name": "Harbor Counseling",
-        "address": "100 Main St, Boston, MA 02108-9999",
-        "state": "",
-        "capacity": 8,
-    },
-    {"name": "", "address": "1 Nowhere", "state": "MA"},
-]
-RCC = [
-    {"organization_name": "Unity RCC", "address": "PO Box 1234", "city": "Salem", "state": "MA",
-     "services": ["peer recovery coaching"], "annual_reach": "1,200+",
-     "operating_hours": {"monday": "9-5"}, "social_media": {"facebook": "x"}},
-    {"organization_name": "Bridges RCC", "address": "7 River Rd, Lowell, MA 01852", "city": "Lowell",
-     "state": "massachusetts", "services": "coaching", "operating_hours": "by appointment"},
-]  # fmt: skip
-RCO = [
-    {"organization_name": "Unity RCC", "address": "PO Box 1234", "city": "Salem", "state": "MA",
-     "services": ["advocacy"]},
-]  # fmt: skip
-
-
-def _write(landing_dir, name, key, records):
-    folder = landing_dir / "directory"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(json.dumps({key: records}))
-    return path
-
-
-# Good records that keep each source's rejected share under 5%.
-NARR_FILLER = [
-    {"name": f"Filler House {i}", "address": f"{i} Filler Rd, Quincy, MA 02169", "state": "MA"}
-    for i in range(40)
-]
-RCC_FILLER = [
-    {
-        "organization_name": f"Filler RCC {i}",
-        "address": f"{i} Side St",
-        "city": "Quincy",
-        "state": "MA",
-    }
-    for i in range(40)
-]
-
-
-def _write_all(landing_dir, facilities):
-    _write(landing_dir, "treatment_centers_master.json", "all_facilities", facilities)
-    _write(landing_dir, "master_directory.json", "all_organizations", NARR + NARR_FILLER)
-    _write(landing_dir, "recovery_community_centers_master.json", "all_centers", RCC + RCC_FILLER)
-    _write(landing_dir, "recovery_community_organizations_master.json", "all_organizations", RCO)
-
-
 def _facilities_with_all_bad_kinds():
     # 100 good records keep the rejected share under 5% so nothing downstream is blocked.
-    filler = [_facility(f"Filler Clinic {i}", address_line1=f"{i} Filler Way") for i in range(200)]
+    filler = [facility(f"Filler Clinic {i}", address_line1=f"{i} Filler Way") for i in range(200)]
     bad = [v[0] if isinstance(v, list) else v for v in BAD_FACILITIES.values()]
     return [*GOOD_FACILITIES, *bad, *filler]
 
@@ -120,7 +32,7 @@ def _facilities_with_all_bad_kinds():
 def test_each_kind_of_bad_record_is_quarantined_with_its_reason(
     landing_dir, materialize, warehouse_path
 ):
-    _write_all(landing_dir, _facilities_with_all_bad_kinds())
+    write_all_sources(landing_dir, _facilities_with_all_bad_kinds())
     result = materialize(f"{STAGING} or key:directory/rejected_records", raise_on_error=False)
     assert result.success
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
@@ -194,8 +106,8 @@ def test_each_kind_of_bad_record_is_quarantined_with_its_reason(
 
 
 def test_rejected_share_above_five_percent_fails_and_blocks_downstream(landing_dir, materialize):
-    bad = [_facility(None) for _ in range(2)]
-    _write_all(landing_dir, [*GOOD_FACILITIES, *bad])  # 2 of 5 records rejected
+    bad = [facility(None) for _ in range(2)]
+    write_all_sources(landing_dir, [*GOOD_FACILITIES, *bad])  # 2 of 5 records rejected
     result = materialize(f"{STAGING} or key:directory/organizations", raise_on_error=False)
     evaluations = {
         (e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()
@@ -208,13 +120,13 @@ def test_rejected_share_above_five_percent_fails_and_blocks_downstream(landing_d
 
 
 def test_records_are_read_from_numbered_part_files(landing_dir, materialize, warehouse_path):
-    _write_all(landing_dir, GOOD_FACILITIES)
+    write_all_sources(landing_dir, GOOD_FACILITIES)
     (landing_dir / "directory" / "treatment_centers_master.json").unlink()
-    facilities = [_facility(f"Part Clinic {i}", address_line1=f"{i} Part St") for i in range(30)]
-    _write(
+    facilities = [facility(f"Part Clinic {i}", address_line1=f"{i} Part St") for i in range(30)]
+    write_source(
         landing_dir, "treatment_centers_master.part-0001.json", "all_facilities", facilities[:20]
     )
-    _write(
+    write_source(
         landing_dir, "treatment_centers_master.part-0002.json", "all_facilities", facilities[20:]
     )
     assert materialize("key:directory/stg_treatment_centers").success
@@ -234,7 +146,7 @@ def test_records_are_read_from_numbered_part_files(landing_dir, materialize, war
     ],
 )
 def test_unreadable_source_fails_naming_the_file(landing_dir, materialize, content, message):
-    _write_all(landing_dir, GOOD_FACILITIES)
+    write_all_sources(landing_dir, GOOD_FACILITIES)
     (landing_dir / "directory" / "treatment_centers_master.json").write_text(content)
     result = materialize("key:directory/stg_treatment_centers", raise_on_error=False)
     assert not result.success

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import dirty_corpus as dirty
-from tests.test_healthsim_support import install_geography, query
+from tests.support.healthsim import install_geography, query
 
 PATIENT_LOAD = "key:fhir/patient_data or key:fhir/fhir_patients or key:healthsim/patients"
 CLINICAL = (
@@ -306,12 +306,17 @@ def test_directory_merge_conflicts_and_shared_source_ids(landing_dir, materializ
     """Damage 8: same name and address but different phone and coordinates collapsed
     silently; two organizations sharing a source id kept without a flag; ZIP 2451.0 became
     NULL; a Massachusetts address with Los Angeles coordinates kept as is."""
-    from tests.test_directory_staging import GOOD_FACILITIES, _facility, _write, _write_all
+    from tests.support.directory import (
+        GOOD_FACILITIES,
+        facility,
+        write_all_sources,
+        write_source,
+    )
 
     facilities = [
         *GOOD_FACILITIES,
-        _facility("Twin Clinic", address_line1="9 Twin St", phone="617-555-0001", id="TC-1"),
-        _facility(
+        facility("Twin Clinic", address_line1="9 Twin St", phone="617-555-0001", id="TC-1"),
+        facility(
             "Twin Clinic",
             address_line1="9 Twin St",
             phone="617-555-0002",
@@ -319,13 +324,13 @@ def test_directory_merge_conflicts_and_shared_source_ids(landing_dir, materializ
             longitude=-71.10,
             id="TC-2",
         ),
-        _facility("First Org", address_line1="1 First St", id="SHARED-7"),
-        _facility("Second Org", address_line1="2 Second St", id="SHARED-7"),
-        _facility("Float Zip", address_line1="3 Float St", zip_code=2451.0, city="Waltham"),
-        _facility("Far Away", address_line1="4 Far St", latitude=34.0522, longitude=-118.2437),
+        facility("First Org", address_line1="1 First St", id="SHARED-7"),
+        facility("Second Org", address_line1="2 Second St", id="SHARED-7"),
+        facility("Float Zip", address_line1="3 Float St", zip_code=2451.0, city="Waltham"),
+        facility("Far Away", address_line1="4 Far St", latitude=34.0522, longitude=-118.2437),
     ]
-    _write_all(landing_dir, facilities)
-    _write(landing_dir, "treatment_centers_master.part-0002.json", "all_facilities", [])
+    write_all_sources(landing_dir, facilities)
+    write_source(landing_dir, "treatment_centers_master.part-0002.json", "all_facilities", [])
     (landing_dir / "directory" / "treatment_centers_master.part-0003.json").write_text("")
     selection = (
         "key:directory/stg_treatment_centers or key:directory/stg_narr_residences or "
@@ -361,7 +366,7 @@ def test_directory_merge_conflicts_and_shared_source_ids(landing_dir, materializ
 def test_svi_vintages_are_recorded_and_the_newest_wins(shared_dir, landing_dir, warehouse_path):
     """Damage 9: an SVI 2020 file loaded into the table described as SVI 2022, and nothing
     recorded the vintage."""
-    from tests.test_reference_support import reference_definitions
+    from tests.support.reference import reference_definitions
 
     folder = landing_dir / "reference" / "svi"
     dirty.svi_two_vintages(shared_dir / "data/svi/2022svi_pa_co_cdc.csv", folder)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from narr_platform.cli import LOCAL_ONLY_COMMANDS, main
-from tests.ops_support import build_warehouse, use_private_ops_dirs
+from tests.support.ops import build_warehouse, use_private_ops_dirs
 
 #: A folder nobody can create or write into, even root (sysfs), or a 0o500 folder.
 UNWRITABLE = "/sys/fs/narr_platform_test/out"

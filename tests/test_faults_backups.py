@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from narr_platform.cli import main
 from resources.warehouse import DuckDBWarehouse
 from schedules.backup import create_backup, inspect_backups, list_backups
-from tests.conftest import PROJECT_ROOT
-from tests.ops_support import build_warehouse, use_private_ops_dirs
+from tests.support import PROJECT_ROOT
+from tests.support.ops import build_warehouse, use_private_ops_dirs
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from schedules.backup import table_fingerprints
-from tests.conftest import generate_sample
+from tests.support import generate_sample
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from narr_platform.cli import main
-from tests.conftest import PROJECT_ROOT
-from tests.ops_support import build_warehouse, hold_database, use_private_ops_dirs
+from tests.support import PROJECT_ROOT
+from tests.support.ops import build_warehouse, hold_database, use_private_ops_dirs
 
 READERS = [
     ["stats"],

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from resources.run_recovery import held_slots, in_progress_runs
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -2,21 +2,19 @@
 from DuckDB and from a real Spark Connect server."""
 
 import json
-from pathlib import Path
 
 import pytest
 import sqlglot
 
 from fhir_assets.patient_mapping import (
     FHIR_PATIENT_COLUMNS,
-    MAPPING_INPUT_VIEW,
     map_patients,
-    mapping_input_sql,
     patient_mapping_sql,
 )
 from resources import local_warehouse
+from tests.support.fhir import struct_mapping_json
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 
 #: Three patients: everything present, nothing optional, and odd values.
 INPUT_SQL = """
@@ -42,11 +40,6 @@ def mapped_json(session) -> dict[str, dict]:
         )
     }
 
-
-#: The earlier form of the mapping, kept as the reference its output must equal: the
-#: resource as one struct, serialised by to_json, with every null member cut out by a
-#: regular expression over the whole document (5x slower than building the JSON directly).
-STRUCT_MAPPING = Path(__file__).parent / "fixtures" / "patient_to_fhir_struct.sql"
 
 #: Every combination of present and absent optional fields (13 bits), with text that needs
 #: escaping: quotes, backslashes, a tab, a newline, a control character and non-ASCII.
@@ -74,19 +67,6 @@ SELECT
     'gen.csv' AS source_file
 FROM range(8192) AS r(i)
 """
-
-
-def struct_mapping_json(session, input_sql: str) -> dict[str, dict]:
-    """The reference mapping's resources by id, as parsed JSON."""
-    session.execute(
-        f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n{mapping_input_sql(input_sql)}"
-    )
-    return {
-        str(i): json.loads(r)
-        for i, r in session.fetch_rows(
-            f"SELECT id, resource_json FROM ({STRUCT_MAPPING.read_text()}) AS reference"
-        )
-    }
 
 
 def test_mapping_transpiles_to_spark_without_duckdb_only_functions():

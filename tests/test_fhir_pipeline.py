@@ -353,7 +353,7 @@ def test_default_sample_end_to_end(sample_sources, materialize, warehouse_path):
     assert metadata["records_per_second"].value > 0
     # The JSON built member by member equals the struct mapping with its null strip.
     from fhir_assets.assets import MAPPING_INPUT_SQL
-    from tests.test_fhir_mapping import struct_mapping_json
+    from tests.support.fhir import struct_mapping_json
 
     with local_warehouse().session() as session:
         reference = struct_mapping_json(session, MAPPING_INPUT_SQL)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.test_healthsim_support import install_geography, query
+from tests.support.healthsim import install_geography, query
 
 CANONICAL = "group:healthsim and not key:healthsim/patient_fhir_resources"
 

@@ -13,7 +13,7 @@ from fhir_assets.healthsim.scenarios import schema
 from fhir_assets.healthsim.scenarios.store import ScenarioStore, canonical_json
 from narr_platform.cli import main
 from resources import local_warehouse
-from tests.test_healthsim_support import install_geography, query
+from tests.support.healthsim import install_geography, query
 
 T0 = dt.datetime(2024, 1, 2, 3, 4, 5, 678901)
 
@@ -158,7 +158,7 @@ def test_legacy_migration_job_skips_malformed_and_is_idempotent(warehouse_path, 
         )
     )
 
-    from tests.conftest import load_definitions
+    from tests.support import load_definitions
 
     job = load_definitions().get_job_def("healthsim_legacy_scenario_migration")
     config = {"ops": {"migrate_legacy_scenarios": {"config": {"folder": str(folder)}}}}
@@ -240,7 +240,7 @@ def test_failed_migration_rolls_back(warehouse_path, monkeypatch):
 
 def test_sample_legacy_folder_migrates_by_default(sample_sources, warehouse_path):
     """The sample legacy folder (2 scenarios + 1 truncated file) runs with the job's defaults."""
-    from tests.conftest import load_definitions
+    from tests.support import load_definitions
 
     written = sample_sources("scenarios_legacy")
     assert len(written["scenarios_legacy"]) == 3

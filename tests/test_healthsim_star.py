@@ -11,7 +11,7 @@ import pytest
 
 from fhir_assets.healthsim.star import checks
 from resources import local_warehouse
-from tests.test_healthsim_support import install_geography, query
+from tests.support.healthsim import install_geography, query
 
 BUILD = "(group:healthsim or group:analytics) and not key:healthsim/patient_fhir_resources and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
 
@@ -19,19 +19,11 @@ BUILD = "(group:healthsim or group:analytics) and not key:healthsim/patient_fhir
 @pytest.fixture(scope="module")
 def built_star(tmp_path_factory) -> Path:
     """Build the star once per module (own env, like platform_env); tests get a copy."""
-    from tests.conftest import generate_sample, load_definitions
+    from tests.support import generate_sample, isolate_platform_env, load_definitions
 
     root = tmp_path_factory.mktemp("healthsim_star")
     with pytest.MonkeyPatch.context() as mp:
-        for name in (
-            "PLATFORM_DEPLOYMENT",
-            "DAGSTER_HOME",
-            "DUCKDB_MEMORY_LIMIT",
-            "DUCKDB_EXTENSIONS",
-        ):
-            mp.delenv(name, raising=False)
-        mp.setenv("DUCKDB_DATABASE_PATH", str(root / "warehouse.duckdb"))
-        mp.setenv("PLATFORM_LANDING_DIR", str(root / "landing"))
+        isolate_platform_env(mp, root)
         generate_sample(root / "landing", "healthsim", healthsim_patients=120)
         install_geography(root / "warehouse.duckdb")
         defs = load_definitions()

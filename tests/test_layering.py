@@ -10,7 +10,7 @@ import ast
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 TOOLKIT = "resources"
 DOMAINS = ("directory_assets", "fhir_assets", "reference_assets", "schedules")

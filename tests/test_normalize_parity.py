@@ -9,7 +9,7 @@ from resources import local_warehouse
 from resources import normalize as n
 from resources.spark_warehouse import build_spark_warehouse
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 
 RAW = [
     "2012-11-21", "2012-1-5", "2012-11-21T08:00:00Z", "2012-11-21T23:30:00-05:00",

@@ -22,7 +22,7 @@ from schedules.backup import (
     restore_backup,
     sha256_file,
 )
-from tests.ops_support import (
+from tests.support.ops import (
     build_warehouse,
     hold_database,
     operations_definitions,

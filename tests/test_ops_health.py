@@ -13,7 +13,7 @@ from resources.duckdb_settings import DuckDBSettings
 from resources.warehouse import DuckDBWarehouse
 from schedules.backup import OperationsSettings, create_backup
 from schedules.health import check_health
-from tests.ops_support import build_warehouse, hold_database, run_job, use_private_ops_dirs
+from tests.support.ops import build_warehouse, hold_database, run_job, use_private_ops_dirs
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +134,7 @@ def test_warehouse_health_check_passes_warns_and_errors(warehouse_path, ops_dirs
 
 
 def test_health_schedule_and_backup_schedules_run_by_default():
-    from tests.ops_support import operations_definitions
+    from tests.support.ops import operations_definitions
 
     defs = operations_definitions()
     expected = {

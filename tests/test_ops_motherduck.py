@@ -4,7 +4,7 @@ import pytest
 
 from resources.deployment import PlatformConfigError
 from schedules.motherduck import motherduck_token, publish_statements, target_database
-from tests.ops_support import build_warehouse, run_job, use_private_ops_dirs
+from tests.support.ops import build_warehouse, run_job, use_private_ops_dirs
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from schedules.landing_sensors import (
     merge_landing_sources,
     sensor_name,
 )
-from tests.ops_support import operations_definitions, use_private_ops_dirs
+from tests.support.ops import operations_definitions, use_private_ops_dirs
 
 STATES = dg.AssetSelection.assets(dg.AssetKey(["reference", "ref_us_states"]))
 STATES_CSV = "usps,name,fips\nAL,Alabama,01\nAK,Alaska,02\n"

@@ -84,7 +84,7 @@ def assert_published(result: dg.ExecuteInProcessResult, warehouse: Path, table: 
 
 # ---- reference: two SVI vintages of one state; a state file replacing the national one ------
 def _svi_frame(populations: list[int], state_fips: str = "01"):
-    from tests.test_reference_checks import svi_rows
+    from tests.support.reference import svi_rows
 
     frame = svi_rows(populations)
     return frame
@@ -208,7 +208,7 @@ def test_fhir_truncated_extract_is_not_published(landing_dir, warehouse_path, ma
 def test_healthsim_interrupted_copy_is_not_published(
     landing_dir, warehouse_path, materialize, sample_sources
 ):
-    from tests.test_healthsim_support import install_geography
+    from tests.support.healthsim import install_geography
 
     table = "healthsim.encounters"
     sample_sources("healthsim", healthsim_patients=4)
@@ -241,7 +241,7 @@ def test_star_fact_with_dates_missing_from_dim_date_is_not_published(
     import datetime as dt
     import io
 
-    from tests.test_healthsim_support import install_geography
+    from tests.support.healthsim import install_geography
 
     table = "analytics.fact_encounters"
     sample_sources("healthsim", healthsim_patients=4)
@@ -292,7 +292,7 @@ def test_staged_table_is_listed_by_summary_and_never_backed_up_exported_or_viewe
     from narr_platform.summary import build_summary, render_summary
     from resources import local_warehouse
     from schedules.backup import create_backup
-    from tests.ops_support import run_job, use_private_ops_dirs
+    from tests.support.ops import run_job, use_private_ops_dirs
 
     backups, exports = use_private_ops_dirs(platform_env, monkeypatch)
     table = "reference.ref_svi_county"

@@ -9,10 +9,10 @@ import shutil
 import dagster as dg
 import pytest
 
+import tests.support.reference as support
 from reference_assets.layouts import ADI_SUPPRESSION_CODES
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_2022_SCHEMA
-from tests import test_reference_support as support
-from tests.test_reference_support import check_results, copy_states, query
+from tests.support.reference import check_results, copy_states, query
 
 # Fixtures of the reference tests (the sample written once; the domain's own job).
 reference_sample = support.reference_sample

@@ -9,12 +9,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+import tests.support.reference as support
 from reference_assets.layouts import HeaderMismatch, header_problems
-from reference_assets.sample_universe import rng_for
 from reference_assets.svi_layout import SVI_2022_COLUMNS
-from reference_assets.svi_sample import svi_frame
-from tests import test_reference_support as support
-from tests.test_reference_support import check_results, copy_states, query, write_csv
+from tests.support.reference import check_results, copy_states, query, svi_rows, write_csv
 
 reference_sample = support.reference_sample
 materialize_reference = support.materialize_reference
@@ -33,23 +31,6 @@ def adi_rows(*ranks: tuple[str, str]) -> list[list[str]]:
 
 def write_adi(landing, rows, name="adi.csv"):
     return write_csv(landing / "reference/adi" / name, ADI_HEADER, rows)
-
-
-def svi_rows(populations: list[int]) -> pd.DataFrame:
-    fips = [f"010{2 * i + 1:02d}" for i in range(len(populations))]
-    geo = pd.DataFrame(
-        {
-            "fips": fips,
-            "state_fips": "01",
-            "state_name": "Alabama",
-            "state_usps": "AL",
-            "county_fips": fips,
-            "county_name": [f"County {f}" for f in fips],
-            "location": [f"County {f}, Alabama" for f in fips],
-            "population": populations,
-        }
-    )
-    return svi_frame(geo, pd.Series([0] * len(fips)), rng_for(7, "checks"))
 
 
 # ---- header guard -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from resources import build_resources, local_warehouse
 from resources.deployment import Deployment, PlatformConfigError, current_deployment
 from resources.duckdb_settings import DuckDBSettings, parse_size, total_memory_bytes
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 
 def test_deployment_defaults_to_local():

@@ -17,9 +17,9 @@ import pytest
 
 from fhir_assets.views.conformance import iter_cases, run_case
 from resources.warehouse import DuckDBSession, WarehouseSession
-from tests.conftest import SHARED_DIR
+from tests.support import SHARED_DIR
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 
 SUITE = SHARED_DIR / "data" / "sql-on-fhir-v2" / "tests"
 

@@ -18,9 +18,9 @@ from fhir_assets.views.assets import view_assets
 from fhir_assets.views.compiler import compile_view
 from fhir_assets.views.fhirpath import ViewError
 from narr_platform.cli import main
-from tests.conftest import PROJECT_ROOT, generate_sample, load_definitions
+from tests.support import PROJECT_ROOT, generate_sample, load_definitions
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 
 VIEWS_DIR = PROJECT_ROOT / "views"
 RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"

@@ -21,9 +21,9 @@ import dagster as dg
 import pytest
 
 from resources.spark_sql import spark_type
-from tests.conftest import generate_sample, load_definitions
+from tests.support import generate_sample, isolate_platform_env, load_definitions
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 # Both materializations happen in the module fixture, counted in the first test's time:
 # about 3-4 minutes on a quiet 2-core machine, much more when the machine is shared.
 pytestmark = pytest.mark.timeout(1800)
@@ -40,17 +40,6 @@ WALL_CLOCK_COLUMNS: dict[str, frozenset[str]] = {
 
 #: (DuckDB type as Spark DDL, Spark type) pairs that hold the same values.
 TYPE_EQUIVALENCES: set[tuple[str, str]] = set()
-
-_ENV_TO_CLEAR = (
-    "PLATFORM_DEPLOYMENT",
-    "SPARK_REMOTE",
-    "SPARK_SCHEMA_PREFIX",
-    "DATABRICKS_HOST",
-    "DATABRICKS_TOKEN",
-    "DUCKDB_MEMORY_LIMIT",
-    "DUCKDB_WORKER_THREADS",
-    "DAGSTER_HOME",
-)
 
 
 @dataclasses.dataclass
@@ -130,10 +119,7 @@ def parity_runs(
     landing = base / "landing"
     generate_sample(landing, **SAMPLE)
     with pytest.MonkeyPatch.context() as patch:
-        for name in _ENV_TO_CLEAR:
-            patch.delenv(name, raising=False)
-        patch.setenv("PLATFORM_LANDING_DIR", str(landing))
-        patch.setenv("DUCKDB_DATABASE_PATH", str(base / "warehouse.duckdb"))
+        isolate_platform_env(patch, base)
         duck = _materialize_all("duckdb")
         patch.setenv("PLATFORM_DEPLOYMENT", "databricks")
         patch.setenv("SPARK_REMOTE", spark_connect_server.url)

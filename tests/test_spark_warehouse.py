@@ -15,7 +15,7 @@ from resources import PlatformConfigError, build_resources, local_warehouse
 from resources.spark_sql import SparkNaming, strftime_to_java, translate_one
 from resources.spark_warehouse import SparkWarehouse, build_spark_warehouse
 
-pytest_plugins = ["tests.spark_server"]
+pytest_plugins = ["tests.support.spark_server"]
 
 
 # -- configuration (no server) ------------------------------------------------------------------

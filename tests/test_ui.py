@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests import ui_support
-from tests.conftest import PROJECT_ROOT, generate_sample, load_definitions
+from tests.support import PROJECT_ROOT, generate_sample, load_definitions
 
 pytestmark = pytest.mark.ui
 

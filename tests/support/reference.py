@@ -12,9 +12,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from narr_platform import sample_data
+from reference_assets.sample_universe import rng_for
+from reference_assets.svi_sample import svi_frame
 
 REFERENCE_SOURCES = ("reference/states", "reference/places", "reference/svi", "reference/adi")
 #: The FIPS column of each reference source (its first two digits are the state).
@@ -112,3 +115,20 @@ def materialize_reference():
         )
 
     return run
+
+
+def svi_rows(populations: list[int]) -> pd.DataFrame:
+    fips = [f"010{2 * i + 1:02d}" for i in range(len(populations))]
+    geo = pd.DataFrame(
+        {
+            "fips": fips,
+            "state_fips": "01",
+            "state_name": "Alabama",
+            "state_usps": "AL",
+            "county_fips": fips,
+            "county_name": [f"County {f}" for f in fips],
+            "location": [f"County {f}, Alabama" for f in fips],
+            "population": populations,
+        }
+    )
+    return svi_frame(geo, pd.Series([0] * len(fips)), rng_for(7, "checks"))

@@ -1,6 +1,6 @@
 """Pytest plugin: ONE real Spark Connect server per test session (pip pyspark, Java 17).
 
-Test modules load it with ``pytest_plugins = ["tests.spark_server"]``. The server binds
+Test modules load it with ``pytest_plugins = ["tests.support.spark_server"]``. The server binds
 127.0.0.1 on a free port with its own warehouse/log folders under the session's tmp dir
 and is stopped by its PID when the session ends. Without Java the tests that need it FAIL
 with a message saying how to install it; they are never skipped silently.

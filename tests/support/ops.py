@@ -94,11 +94,9 @@ def hold_database(path: Path) -> subprocess.Popen:
 
 
 def use_private_ops_dirs(platform_env: Path, monkeypatch) -> tuple[Path, Path]:
-    """Point backups and exports at tmp_path (never the project's data/)."""
+    """Point backups and exports at tmp_path (never the project's data/); the rest of the
+    environment is already cleared by ``platform_env``."""
     backups, exports = platform_env / "backups", platform_env / "exports"
     monkeypatch.setenv("PLATFORM_BACKUP_DIR", str(backups))
     monkeypatch.setenv("PLATFORM_EXPORT_DIR", str(exports))
-    monkeypatch.delenv("BACKUP_RPO_HOURS", raising=False)
-    monkeypatch.delenv("MOTHERDUCK_TOKEN", raising=False)
-    monkeypatch.delenv("motherduck_token", raising=False)
     return backups, exports
