@@ -8,9 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from tests.support import PROJECT_ROOT, generate_sample
 from tests.support.concurrency_location import ALL_WRITERS, WRITERS
+
+# Whole runs in dagster subprocesses (the multiprocess executor, the real staging assets).
+pytestmark = pytest.mark.slow
 
 
 def run_dagster(dagster_home: Path, *args: str) -> str:

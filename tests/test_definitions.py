@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 
 from resources import WAREHOUSE_POOL
 from tests.support import PROJECT_ROOT, load_definitions
@@ -12,6 +13,7 @@ from tests.support import PROJECT_ROOT, load_definitions
 WAREHOUSE_RESOURCES = {"warehouse", "io_manager"}
 
 
+@pytest.mark.slow  # loads the whole location in a dagster subprocess
 def test_dagster_cli_validates_the_code_location():
     proc = subprocess.run(
         [

@@ -17,6 +17,9 @@ from directory_assets.network_rounds import MAX_MILES, MAX_NEIGHBORS
 from resources import DuckDBWarehouse, LandingZone
 from tests.support import generate_sample
 
+# The whole directory built once per module at sample scale, then queried.
+pytestmark = pytest.mark.slow
+
 SCALE = 0.03
 EXPECTED_TABLES = {
     "organizations", "treatment_centers", "narr_residences", "recovery_centers",

@@ -4,6 +4,8 @@ import collections
 import hashlib
 import json
 
+import pytest
+
 from directory_assets import sample
 
 
@@ -11,6 +13,7 @@ def _load(path):
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow  # generates the full default-scale directory
 def test_default_scale_reproduces_the_real_directory(landing_dir, sample_sources):
     written = sample_sources("directory")["directory"]
     names = sorted(p.name for p in written)

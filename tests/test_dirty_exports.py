@@ -15,6 +15,9 @@ import pytest
 from tests import dirty_corpus as dirty
 from tests.support.healthsim import install_geography, query
 
+# Whole HealthSim/FHIR loads of damaged real exports, one per damage.
+pytestmark = pytest.mark.slow
+
 PATIENT_LOAD = "key:fhir/patient_data or key:fhir/fhir_patients or key:healthsim/patients"
 CLINICAL = (
     "key:healthsim/patients or key:healthsim/encounters or key:healthsim/conditions "

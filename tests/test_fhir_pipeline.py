@@ -17,6 +17,9 @@ from fhir_assets import checks
 from fhir_assets.patient_mapping import SYNTHEA_IDENTIFIER_SYSTEM
 from resources import local_warehouse
 
+# Whole FHIR pipeline runs end to end, one per test.
+pytestmark = pytest.mark.slow
+
 FHIR = dg.AssetSelection.groups("fhir")
 HEADER = "patient_id,first_name,last_name,birth_date,gender,address,city,state,postal_code,phone,email,race,ethnicity"
 

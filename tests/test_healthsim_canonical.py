@@ -10,6 +10,7 @@ from tests.support.healthsim import install_geography, query
 CANONICAL = "group:healthsim and not key:healthsim/patient_fhir_resources"
 
 
+@pytest.mark.slow  # a whole Synthea sample through every canonical table
 def test_synthea_sample_loads_with_its_quirks(
     shared_dir, sample_sources, materialize, warehouse_path
 ):

@@ -13,6 +13,9 @@ from fhir_assets.healthsim.star import checks
 from resources import local_warehouse
 from tests.support.healthsim import install_geography, query
 
+# The HealthSim domain and the whole star schema built once per module.
+pytestmark = pytest.mark.slow
+
 BUILD = "(group:healthsim or group:analytics) and not key:healthsim/patient_fhir_resources and not key:healthsim/scenarios and not key:healthsim/readmission_capture"
 
 

@@ -14,6 +14,9 @@ from reference_assets.layouts import ADI_SUPPRESSION_CODES
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_2022_SCHEMA
 from tests.support.reference import check_results, copy_states, query
 
+# The reference domain end to end, from sample files to checked tables.
+pytestmark = pytest.mark.slow
+
 # Fixtures of the reference tests (the sample written once; the domain's own job).
 reference_sample = support.reference_sample
 materialize_reference = support.materialize_reference

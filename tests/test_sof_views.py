@@ -22,6 +22,9 @@ from tests.support import PROJECT_ROOT, generate_sample, load_definitions
 
 pytest_plugins = ["tests.support.spark_server"]
 
+# The FHIR pipeline materialized, then every shipped view over it.
+pytestmark = pytest.mark.slow
+
 VIEWS_DIR = PROJECT_ROOT / "views"
 RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 DEMOGRAPHICS = dg.AssetSelection.assets(["fhir_views", "patient_demographics"])
