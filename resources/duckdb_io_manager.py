@@ -52,7 +52,9 @@ class _WarehouseTables(dg.IOManager):
 
 
 class WarehousePandasIOManager(DuckDBPandasIOManager):
-    """``DuckDBPandasIOManager`` that passes over outputs without a value and keeps empty tables."""
+    """Stores pandas DataFrames returned by assets as warehouse tables (DuckDB), passing over
+    outputs without a value (blocking checks) and keeping empty tables.
+    """
 
     def create_io_manager(self, context: dg.InitResourceContext) -> dg.IOManager:
         config = dict(self.connection_config or {})

@@ -13,7 +13,9 @@ DEFAULT_LANDING_DIR = "data/landing"
 
 
 class LandingZone(dg.ConfigurableResource):
-    """Source files land in ``<root>/<source>/`` (e.g. ``data/landing/patients/``)."""
+    """Where source files land: one folder per source under the root, e.g.
+    data/landing/patients/ (PLATFORM_LANDING_DIR sets the root).
+    """
 
     root: str = Field(
         default=DEFAULT_LANDING_DIR, description="Folder holding one folder per source."

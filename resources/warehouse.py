@@ -45,6 +45,28 @@ def check_table_name(table: str) -> str:
     return table
 
 
+def preview_cell(value: Any) -> str:
+    """A cell as a reader expects it: empty for NULL (never None, NaN or NaT), lists as
+    comma-separated values (never Python list text), whole dates without a midnight time."""
+    if isinstance(value, list | tuple) or (
+        hasattr(value, "tolist") and getattr(value, "ndim", 0) > 0
+    ):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return ", ".join(preview_cell(v) for v in items)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {preview_cell(v)}" for k, v in value.items())
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, pd.Timestamp) and value == value.normalize() and value.tz is None:
+        return value.date().isoformat()
+    return str(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class TableSummary:
     """What a materialization reports about the table it wrote."""
@@ -59,7 +81,9 @@ class TableSummary:
         schema = dg.TableSchema(
             columns=[dg.TableColumn(name=name, type=dtype) for name, dtype in self.columns]
         )
-        preview = self.preview.astype(str).map(lambda v: v if len(v) <= 60 else v[:57] + "...")
+        preview = self.preview.map(preview_cell).map(
+            lambda v: v if len(v) <= 60 else v[:57] + "..."
+        )
         return {
             "dagster/row_count": dg.MetadataValue.int(self.row_count),
             "dagster/column_schema": dg.MetadataValue.table_schema(schema),

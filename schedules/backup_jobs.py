@@ -33,7 +33,8 @@ MONTHLY_EXPORT_FOLDER = "monthly"
 
 
 class OperationsResource(dg.ConfigurableResource):
-    """Where backups and exports go and the recovery-point objective (``operations``).
+    """Where backups and exports go (PLATFORM_BACKUP_DIR, PLATFORM_EXPORT_DIR) and the
+    recovery-point objective in hours (BACKUP_RPO_HOURS).
 
     Built from the environment once, when the code location loads; jobs and checks read
     this resource, never the environment.

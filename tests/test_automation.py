@@ -89,3 +89,41 @@ def test_schedule_and_sensor_descriptions_say_what_runs_retention_and_full_folde
     assert "skipped 7 days" in patients
     for sensor in defs.sensors:
         assert sensor.description and "``" not in sensor.description
+
+
+def test_no_rst_markup_in_descriptions_the_ui_shows():
+    """Resources, assets, checks, jobs, schedules and sensors: Markdown, never RST ``code``."""
+    defs = load_definitions()
+    graph = defs.resolve_asset_graph()
+    repo = defs.get_repository_def()
+    texts = {
+        f"asset {k.to_user_string()}": graph.get(k).description for k in graph.get_all_asset_keys()
+    }
+    texts |= {f"check {k}": graph.get(k).description for k in graph.asset_check_keys}
+    texts |= {f"resource {n}": r.description for n, r in repo.get_top_level_resources().items()}
+    texts |= {f"job {j.name}": j.description for j in repo.get_all_jobs()}
+    texts |= {f"schedule {s.name}": s.description for s in repo.schedule_defs}
+    texts |= {f"sensor {s.name}": s.description for s in repo.sensor_defs}
+    assert [name for name, text in texts.items() if text and "``" in text] == []
+    assert all(texts[f"resource {n}"] for n in ("landing", "io_manager", "operations"))
+
+
+def test_previews_show_no_none_nat_nan_or_python_list_text():
+    import numpy as np
+    import pandas as pd
+
+    from resources.warehouse import TableSummary
+
+    frame = pd.DataFrame(
+        {
+            "name": [None, "Harbor House"],
+            "opened": [pd.NaT, pd.Timestamp("2024-01-02")],
+            "aliases": [["Serenity Substance Use Services"], np.array(["a", "b"])],
+            "beds": [np.nan, 12.0],
+        }
+    )
+    preview = TableSummary("s.t", 2, (), frame).metadata()["preview"].value
+    for text in ("None", "NaT", "nan", "['", "[]"):
+        assert text not in preview, (text, preview)
+    assert "Serenity Substance Use Services" in preview and "a, b" in preview
+    assert "2024-01-02 |" in preview and "00:00:00" not in preview

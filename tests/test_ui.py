@@ -196,29 +196,6 @@ def test_chromium_is_the_debian_build():
 # Issue 15: a new file updates everything downstream, and the UI launches nothing unasked.
 
 ARTIFACT_DIR = Path(os.environ.get("UI_ARTIFACT_DIR", PROJECT_ROOT / "build" / "test-artifacts"))
-PATIENT_DATA = dg.AssetKey(["fhir", "patient_data"])
-
-
-def materialize_patient_pipeline(instance: dg.DagsterInstance) -> list[dg.AssetKey]:
-    """What `make run` does for the patient reader and everything downstream of it."""
-    defs = load_definitions()
-    keys = sorted(
-        dg.AssetSelection.assets(PATIENT_DATA).downstream().resolve(defs.resolve_asset_graph())
-    )
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
-    assert job.execute_in_process(instance=instance).success
-    return keys
-
-
-def drop_patient_file(landing: Path, scratch: Path, name: str) -> Path:
-    """A new patients file (other patients: another seed) moved into the landing folder."""
-    generate_sample(scratch, "patients", patients=2_000, seed=7)
-    source = scratch / "patients" / "patients_2024_01_ehr_extract.csv"
-    target = landing / "patients" / name
-    hidden = target.with_name(f".{name}.partial")  # the writer's in-progress name
-    shutil.copy(source, hidden)
-    hidden.rename(target)
-    return target
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
@@ -229,7 +206,7 @@ def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unask
 
     generate_sample(landing_dir, "patients", patients=2_000)
     instance = dg.DagsterInstance.get()
-    keys = materialize_patient_pipeline(instance)
+    keys = ui_support.materialize_patient_pipeline(instance)
     made_by_make_run = {r.run_id for r in instance.get_runs()}
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -242,7 +219,9 @@ def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unask
         assert unasked == [], f"runs nobody asked for: {unasked}"
 
         dropped = time.time()
-        drop_patient_file(landing_dir, tmp_path / "scratch", "patients_2024_07_new_clinic.csv")
+        ui_support.drop_patient_file(
+            landing_dir, tmp_path / "scratch", "patients_2024_07_new_clinic.csv"
+        )
         fresh_at = ui_support.wait_until_fresh(url, keys, dropped, timeout=900)
         print(f"dropped file -> last downstream asset fresh: {fresh_at - dropped:.1f} s")
 

@@ -205,3 +205,39 @@ def wait_until_fresh(
             return time.time()
         time.sleep(poll)
     raise AssertionError(f"not fresh within {timeout:.0f} s: {last}")
+
+
+PATIENT_DATA = dg.AssetKey(["fhir", "patient_data"])
+
+
+def write_sample(landing: Path, source: str, **options: object) -> None:
+    from narr_platform import sample_data
+
+    request = sample_data.SampleDataRequest(out=landing, **options)  # type: ignore[arg-type]
+    sample_data.generate(request, (source,))
+
+
+def materialize_patient_pipeline(instance: dg.DagsterInstance) -> list[dg.AssetKey]:
+    """What `make run` does for the patient reader and everything downstream of it."""
+    from narr_platform.definitions import defs as code_location
+
+    defs = code_location()
+    keys = sorted(
+        dg.AssetSelection.assets(PATIENT_DATA).downstream().resolve(defs.resolve_asset_graph())
+    )
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(keys))
+    if not job.execute_in_process(instance=instance).success:
+        raise RuntimeError("materializing the patient pipeline failed")
+    return keys
+
+
+def drop_patient_file(landing: Path, scratch: Path, name: str, patients: int = 2_000) -> Path:
+    """A new patients file (other patients: another seed) moved into the landing folder the
+    way writers do: written under a hidden name, then renamed."""
+    write_sample(scratch, "patients", patients=patients, seed=7)
+    source = scratch / "patients" / "patients_2024_01_ehr_extract.csv"
+    target = landing / "patients" / name
+    hidden = target.with_name(f".{name}.partial")
+    shutil.copy(source, hidden)
+    hidden.rename(target)
+    return target
