@@ -15,6 +15,7 @@ import schedules.definitions
 from resources import build_resources, current_deployment
 from resources.assets import with_engine_kinds
 from resources.automation import automation_sensor, with_downstream_automation
+from resources.columns import load_catalog, with_column_schemas
 from resources.platform_executor import platform_executor
 from schedules.landing_sensors import landing_sensor_definitions, merge_landing_sources
 
@@ -39,6 +40,14 @@ materialize_all = dg.define_asset_job(
     "one step at a time in one process (they all share the warehouse pool).",
 )
 
+
+#: Domain packages holding a columns.json (narr_platform/column_catalog.py refreshes them).
+COLUMN_CATALOG_PACKAGES = (
+    "directory_assets",
+    "fhir_assets",
+    "fhir_assets.healthsim",
+    "reference_assets",
+)
 
 LANDING_DOMAINS = (
     directory_assets.definitions,
@@ -73,4 +82,9 @@ def defs() -> dg.Definitions:
         ),
     )
     # A landing sensor runs the readers; everything downstream follows by automation.
-    return with_downstream_automation(merged, readers)
+    automated = with_downstream_automation(merged, readers)
+    # Column descriptions declared with the assets (each domain's columns.json).
+    catalog = {}
+    for package in COLUMN_CATALOG_PACKAGES:
+        catalog.update(load_catalog(package))
+    return with_column_schemas(automated, catalog)

@@ -127,3 +127,35 @@ def test_previews_show_no_none_nat_nan_or_python_list_text():
         assert text not in preview, (text, preview)
     assert "Serenity Substance Use Services" in preview and "a, b" in preview
     assert "2024-01-02 |" in preview and "00:00:00" not in preview
+
+
+def test_every_table_has_its_columns_described_before_any_materialization():
+    """Column schema with descriptions is definition metadata (shown before any run)."""
+    from narr_platform.column_catalog import SCHEMA_PACKAGES
+
+    graph = load_definitions().resolve_asset_graph()
+    missing, undescribed = [], []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable or key.path[0] not in (*SCHEMA_PACKAGES, "fhir_views"):
+            continue
+        schema = node.metadata.get("dagster/column_schema")
+        if schema is None:
+            missing.append(key.to_user_string())
+            continue
+        columns = schema.schema.columns if hasattr(schema, "schema") else schema.columns
+        undescribed += [
+            f"{key.to_user_string()}.{c.name}" for c in columns if not (c.description or "").strip()
+        ]
+    assert missing == [], f"no column schema (run narr_platform.column_catalog): {missing}"
+    assert undescribed == []
+
+
+def test_column_descriptions_follow_the_rules():
+    from resources.columns import describe_column
+
+    assert "FIPS" in describe_column("reference.ref_geography", "county_fips")
+    assert "SVI" in describe_column("reference.ref_svi_county", "EP_POV150")
+    assert "unknown member" in describe_column("analytics.dim_patient", "patient_key")
+    assert "dim_geography" in describe_column("analytics.fact_encounters", "geography_key")
+    assert "YYYYMMDD" in describe_column("analytics.fact_encounters", "start_date_key")

@@ -227,11 +227,23 @@ def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unask
 
         launched = [r for r in ui_support.runs(url) if r["runId"] not in made_by_make_run]
         tags = [{t["key"]: t["value"] for t in r["tags"]} for r in launched]
+        summary = [
+            (
+                r["pipelineName"],
+                r["status"],
+                [".".join(a["path"]) for a in r["assetSelection"] or []],
+                t.get("dagster/sensor_name"),
+            )
+            for r, t in zip(launched, tags, strict=True)
+        ]
+        (ARTIFACT_DIR / "runs_after_new_patient_file.json").write_text(
+            json.dumps(summary, indent=1)
+        )
         by_sensor = [t for t in tags if t.get("dagster/sensor_name") == "landing_patients_sensor"]
-        assert len(by_sensor) == 1, tags  # exactly one reader run for the new file
-        assert all(r["status"] == "SUCCESS" for r in launched), launched
+        assert len(by_sensor) == 1, summary  # exactly one reader run for the new file
+        assert all(r["status"] == "SUCCESS" for r in launched), summary
         # Every run shows its target: the assets it materializes.
-        assert all(r["assetSelection"] for r in launched), launched
+        assert all(r["assetSelection"] for r in launched), summary
         reader_run = next(
             r
             for r, t in zip(launched, tags, strict=True)
