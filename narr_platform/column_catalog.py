@@ -26,6 +26,7 @@ from resources.columns import CATALOG_FILE, COLUMN_SCHEMA_KEY, describe_column, 
 SCHEMA_PACKAGES = {
     "directory": "directory_assets",
     "fhir": "fhir_assets",
+    "fhir_views": "fhir_assets",
     "healthsim": "fhir_assets.healthsim",
     "analytics": "fhir_assets.healthsim",
     "reference": "reference_assets",

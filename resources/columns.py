@@ -155,6 +155,104 @@ GLOSSARY: dict[str, str] = {
     "entity_id": "Identifier (UUID) of the entity.",
     "scenario_id": "Scenario identifier.",
     "tag": "A tag name.",
+    "city_name": "City name as the source gives it.",
+    "street": "Street address (first line).",
+    "address_line": "Street address line.",
+    "address_line1": "Street address, first line.",
+    "address_line2": "Street address, second line (suite, unit).",
+    "zip5": "5-digit ZIP code (leading zeros kept).",
+    "zip_plus4": "ZIP+4 code when the source has it.",
+    "country": "Country.",
+    "fax": "Fax number.",
+    "category": "Category of the entry as the source codes it.",
+    "status": "Status as the source records it.",
+    "field_issues": "Problems found in individual fields of the record (kept, not rejected).",
+    "record_position": "Position of the record in its source file's array (0-based).",
+    "data_source": "The source listing the record comes from.",
+    "org_type": "Organization type: treatment center, NARR residence, recovery community "
+    "center or recovery community organization.",
+    "org_name": "Organization name as the source gives it.",
+    "organization_name": "Organization name.",
+    "facility_name": "Facility name.",
+    "level_of_care": "Levels of care offered (outpatient, residential, inpatient, ...).",
+    "opioid_treatment_program": "True when the facility is a certified opioid treatment program.",
+    "medication_assisted_treatment": "True when medication for opioid use disorder is offered.",
+    "sliding_fee_scale": "True when fees follow a sliding scale by income.",
+    "trade_names": "Other names the organization trades under.",
+    "dba_names": "Doing-business-as names.",
+    "certification_status": "Certification status with the certifying body.",
+    "certification_level": "NARR certification level (I-IV).",
+    "services": "Services offered.",
+    "funding_sources": "Where the organization's funding comes from.",
+    "target_populations": "Populations the organization focuses on.",
+    "operating_hours": "Opening hours as published.",
+    "leadership": "Named leaders of the organization.",
+    "social_media": "Social media accounts.",
+    "family_name": "Family name (FHIR name.family).",
+    "given_name": "Given names (FHIR name.given).",
+    "code_system": "Code system of the code (SNOMED CT, RxNorm, LOINC, CVX).",
+    "identifier_system": "System URI of the patient identifier.",
+    "encounter_class": "Encounter class (ambulatory, emergency, inpatient, wellness, ...).",
+    "value_numeric": "Observation value when numeric.",
+    "value_text": "Observation value when text.",
+    "units": "Unit of the observation value (UCUM).",
+    "speciality": "Clinical specialty.",
+    "reason_code": "SNOMED CT code of the reason for the encounter.",
+    "reason_description": "Reason for the encounter, as text.",
+    "race_code": "CDC race code (US Core race extension).",
+    "ethnicity_code": "CDC ethnicity code (US Core ethnicity extension).",
+    "name_prefix": "Name prefix (Mr., Ms., Dr.).",
+    "name_suffix": "Name suffix (Jr., MD).",
+    "svi_overall_rank": "SVI overall percentile rank (RPL_THEMES, 0-1) of the county.",
+    "svi_quartile": "Quartile (1-4) of the county's SVI overall rank; 4 = most vulnerable.",
+    "adi_national_rank_weighted": "Population-weighted mean ADI national rank of the county's "
+    "block groups.",
+    "adi_ranked_blockgroups": "Number of the county's block groups with an ADI rank.",
+    "adi_weighting": "How the county ADI was weighted (population or unweighted).",
+    "county_source": "Which source supplied the county (package list, SVI, PLACES).",
+    "gisjoin": "NHGIS GISJOIN identifier of the block group.",
+    "st": "2-digit state FIPS code as CDC's SVI file names it (ST).",
+    "st_abbr": "Two-letter state code as CDC's SVI file names it (ST_ABBR).",
+    "location": "Location name as CDC's SVI file gives it.",
+    "area_sqmi": "Land area in square miles.",
+    "short_question_text": "Short name of the PLACES measure.",
+    "data_value_type": "Type of the PLACES value (crude or age-adjusted prevalence).",
+    "data_value_unit": "Unit of the PLACES value (%).",
+    "footnote_symbol": "PLACES footnote symbol, when the value is suppressed or flagged.",
+    "footnote": "PLACES footnote text.",
+    "total_population_18plus": "Adult (18+) population of the geography.",
+    "geolocation": "Centroid of the geography (POINT text as published).",
+    "age": "Age in whole years (at death, or today).",
+    "age_band": "Age band: 0-17, 18-34, 35-49, 50-64, 65+.",
+    "readmission_30d": "True on an inpatient stay followed by another inpatient admission "
+    "within 30 days of discharge.",
+    "length_of_stay_days": "Length of stay in days (discharge minus admission).",
+    "duration_days": "Days from onset to resolution (empty while active).",
+    "dispenses": "Number of dispenses of the medication.",
+    "quarter": "Calendar quarter (1-4).",
+    "month": "Month number (1-12).",
+    "month_name": "Month name.",
+    "day_of_month": "Day of the month (1-31).",
+    "iso_day_of_week": "ISO day of week (1 = Monday, 7 = Sunday).",
+    "day_name": "Day name.",
+    "marital_status": "Marital status (M, S, ...).",
+    "healthcare_expenses": "Lifetime healthcare expenses in US dollars (Synthea).",
+    "severity": "Severity as recorded.",
+    "metadata": "Additional attributes as JSON.",
+    "scope": "What the row summarizes (all records, or one source file).",
+    "total_records": "Number of landed patient records.",
+    "mapped": "Number of records that became FHIR Patient resources.",
+    "rejected": "Number of rejected records.",
+    "file_rank": "Recency rank of the file (a newer file's record wins a duplicate id).",
+    "reject_detail": "Detail of the rejection (the offending value).",
+    "detail": "Detail of the rejection (the offending value).",
+    "zip_issue": "What is wrong with the ZIP code, if anything.",
+    "zip_state_issue": "Whether the ZIP code belongs to the stated state.",
+    "raw_record": "The source record as JSON.",
+    "source_name": "Which directory source the record came from.",
+    "distance_miles": "Distance between the two organizations in miles.",
+    "strength": "Strength of the relationship (closer and more similar is stronger).",
+    "neighbour_rank": "Rank of the related organization by distance (1 = nearest).",
 }
 
 _SVI_PREFIX = {
@@ -189,6 +287,32 @@ def describe_column(table: str, column: str) -> str:
         return (
             f"CDC PLACES age-adjusted prevalence (%) of {_words(name.removesuffix('_adj_prev'))}."
         )
+    if name.endswith("_raw"):
+        return f"{_words(name.removesuffix('_raw')).capitalize()} exactly as in the source."
+    if name.endswith("_text") and schema == "reference":
+        return f"{_words(name.removesuffix('_text')).capitalize()} as published (text)."
+    if name.startswith("populated_"):
+        return f"Number of mapped patients with {_words(name.removeprefix('populated_'))}."
+    if name.startswith(("accepts_", "serves_")):
+        return f"True when the facility {_words(name)}."
+    if name.startswith("search_"):
+        return f"{_words(name.removeprefix('search_')).capitalize()}, normalized for search."
+    if name.endswith("_complete"):
+        return f"Share of organizations with a complete {_words(name.removesuffix('_complete'))}."
+    if name.startswith("with_"):
+        return f"Number of organizations {_words(name)}."
+    if name.startswith("related_"):
+        return f"{_words(name.removeprefix('related_')).capitalize()} of the related organization."
+    if name.endswith(("_capacity", "_census")):
+        return f"{_words(name).capitalize()} (number of people)."
+    if name.startswith("zip_"):
+        return f"Number of records whose ZIP code is {_words(name.removeprefix('zip_'))}."
+    if schema == "directory" and short.startswith("v_"):
+        return f"Number of {_words(name)} organizations or services in the group."
+    if name.endswith("_code") and schema in ("analytics", "healthsim", "fhir"):
+        return f"Code of the {_words(name.removesuffix('_code'))} (SNOMED CT, RxNorm or LOINC)."
+    if name.endswith("_name"):
+        return f"Name of the {_words(name.removesuffix('_name'))}."
     if name.endswith("_date_key"):
         return f"{_words(name.removesuffix('_key')).capitalize()} as YYYYMMDD, key of dim_date (-1 = unknown)."
     if name.endswith("_key") and schema == "analytics":
