@@ -22,6 +22,9 @@ import duckdb
 
 from resources.columns import CATALOG_FILE, COLUMN_SCHEMA_KEY, describe_column, table_of
 
+#: Assets that write no table (files, snapshots): no column schema to describe.
+NOT_TABLES = frozenset({"directory/search_index"})
+
 #: Which domain package owns the tables of each schema.
 SCHEMA_PACKAGES = {
     "directory": "directory_assets",
@@ -38,11 +41,15 @@ def catalog_tables(warehouse: Path) -> dict[str, dict[str, dict[str, list[str]]]
     from narr_platform.definitions import defs
 
     graph = defs().resolve_asset_graph()
+    cataloged = {table for p in set(SCHEMA_PACKAGES.values()) for table in _read(p)}
     wanted = {}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         table = table_of(key)
-        if table and key.path[0] in SCHEMA_PACKAGES and COLUMN_SCHEMA_KEY not in node.metadata:
+        if not table or key.path[0] not in SCHEMA_PACKAGES:
+            continue
+        # Declared in code (a ViewDefinition's columns) wins; the catalog's own is refreshed.
+        if COLUMN_SCHEMA_KEY not in node.metadata or table in cataloged:
             wanted[table] = SCHEMA_PACKAGES[key.path[0]]
     out: dict[str, dict[str, dict[str, list[str]]]] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
