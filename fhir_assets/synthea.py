@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from importlib import resources as package_files
 from pathlib import Path
 
 from fhir_assets.healthsim.layout import SYNTHEA_COLUMNS
 from resources.contracts import RefusedFile, SourceContract, check_columns, column_key, csv_header
 from resources.normalize import render
+from resources.sql_files import load_sql
 from resources.warehouse import WarehouseSession, sql_literal
 
 #: The normalized patients relation (temp view) both pipelines read.
@@ -219,7 +219,7 @@ def malformed_rows_sql(session: WarehouseSession, read: SyntheaRead) -> str:
 
 def synthea_sql(name: str) -> str:
     """A Synthea SQL file of ``fhir_assets/sql`` with the normalization rules expanded."""
-    return render(package_files.files("fhir_assets").joinpath(f"sql/{name}.sql").read_text())
+    return render(load_sql("fhir_assets.sql", name))
 
 
 def register_synthea_patients(session: WarehouseSession, paths: Sequence[Path]) -> SyntheaRead:

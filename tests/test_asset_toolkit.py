@@ -136,3 +136,28 @@ def test_duckdb_file_jobs_exist_only_in_the_local_deployment(monkeypatch):
     assert dg.AssetKey(["operations", "warehouse_file"]) not in {
         s.key for s in defs.resolve_all_asset_specs()
     }
+
+
+def test_sql_files_are_read_by_the_one_loader_only():
+    """Every .sql file is read through resources.sql_files.load_sql (one loader, not four)."""
+    import re
+
+    from tests.support import PROJECT_ROOT
+
+    pattern = re.compile(r"\.sql[\"'].*read_text|read_text.*\.sql[\"']|with_name\([^)]*\.sql")
+    offenders = []
+    for package in (
+        "narr_platform",
+        "directory_assets",
+        "fhir_assets",
+        "reference_assets",
+        "resources",
+        "schedules",
+    ):
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            if path.name == "sql_files.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if pattern.search(line):
+                    offenders.append(f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()}")
+    assert not offenders
