@@ -357,6 +357,23 @@ def measure(base, pid, pool, endpoint, phase, seconds, concurrency, seed) -> Res
     return result
 
 
+def await_swap(base: str, snapshots: Path, timeout: float = 600.0) -> str:
+    """Wait until the server serves the last published version; say how it went."""
+    from directory_assets import snapshot
+
+    published = snapshot.current(snapshots).version
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        health = httpx.get(f"{base}/api/v1/health", timeout=30).json()
+        if health["snapshot"]["version"] == published:
+            return (
+                f"the server serves the new snapshot {published} ({health['swaps']} loads since "
+                f"start, {time.monotonic() - started:.0f} s after the last publish finished)"
+            )
+        time.sleep(0.5)
+    return f"the server did NOT swap to {published} within {timeout:.0f} s"
+
+
 def run_scale(args: argparse.Namespace, scale: float) -> list[Result]:
     work = args.workdir / f"x{scale:g}"
     synthetic = args.synthetic and scale != 1.0
@@ -392,14 +409,14 @@ def run_scale(args: argparse.Namespace, scale: float) -> list[Result]:
             if background is not None:
                 materializations.stop.set()
                 background.join()
-                swaps = httpx.get(f"{base}/api/v1/health").json()["swaps"]
                 print(
                     f"  materializations during the load: {materializations.runs} run(s), "
                     f"{len(materializations.failures)} failed, {materializations.lock_failures} "
-                    f"on a lock, {sum(materializations.seconds):.0f} s; snapshot swaps seen by "
-                    f"the server: {swaps}",
+                    f"on a lock, {sum(materializations.seconds):.0f} s",
                     flush=True,
                 )
+                if not synthetic:
+                    print(f"  {await_swap(base, snapshots)}", flush=True)
                 for failure in materializations.failures[:3]:
                     print("    failure:", failure[-500:], flush=True)
                 api_lock_errors = sum(
