@@ -56,12 +56,16 @@ class DirectoryIndex:
     stats: list[dict[str, Any]]
     network_keys: np.ndarray | None = None  # org_id per relationship, sorted
     network: dict[str, np.ndarray] | None = None
+    serves_availability: bool = True  # False: loaded without the treatment-center copy
 
     #: Relationships loaded into memory at most (beyond: network lookups use the engine).
     MAX_NETWORK_ROWS: ClassVar[int] = 5_000_000
 
     @classmethod
-    def load(cls, session: WarehouseSession) -> DirectoryIndex:
+    def load(cls, session: WarehouseSession, service_availability: bool = True) -> DirectoryIndex:
+        """Load from the directory tables; ``service_availability=False`` leaves out the
+        second copy of the treatment centers that only that query uses (at x100 about half
+        of the memory; the API does not serve that query)."""
         columns = ", ".join(DISPLAY_COLUMNS)
         located = session.fetch_df(
             f"SELECT {columns} FROM directory.organizations WHERE latitude IS NOT NULL "
@@ -70,7 +74,8 @@ class DirectoryIndex:
         treatment = session.fetch_df(
             f"SELECT {columns}, level_of_care, {', '.join(FLAG_COLUMNS)} "
             "FROM directory.organizations WHERE org_type = 'treatment_center' "
-            "ORDER BY state, name, org_id"
+            + ("" if service_availability else "AND false ")
+            + "ORDER BY state, name, org_id"
         )
         states = treatment["state"].to_numpy()
         slices: dict[str, tuple[int, int]] = {}
@@ -107,6 +112,7 @@ class DirectoryIndex:
             stats=directory_stats(session),
             network_keys=network_keys,
             network=network,
+            serves_availability=service_availability,
         )
 
     def nearby(
@@ -154,6 +160,8 @@ class DirectoryIndex:
     def service_availability(
         self, state: str, predicates: list[str], limit: int
     ) -> tuple[int, list[dict[str, Any]]]:
+        if not self.serves_availability:
+            raise ValueError("This index was loaded without service availability.")
         start, stop = self.state_slices.get(state, (0, 0))
         mask = np.ones(stop - start, dtype=bool)
         for predicate in predicates:

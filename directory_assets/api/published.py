@@ -95,7 +95,7 @@ class Published:
         started = time.monotonic()
         database = snapshot.open_database(manifest)
         session = DuckDBSession(database.cursor())
-        index = DirectoryIndex.load(session)
+        index = DirectoryIndex.load(session, service_availability=False)
         extra = session.fetch_df(
             f"SELECT {_SERVICES_SQL} AS services, {_PAYMENTS_SQL} AS payments "
             "FROM directory.organizations WHERE latitude IS NOT NULL ORDER BY latitude, org_id"
