@@ -19,7 +19,8 @@ from reference_assets.svi_layout import SVI_2022_SCHEMA
 from resources.assets import WarehouseAssets
 
 #: The reference domain's asset decorator (group, owners, warehouse pool, kinds).
-REFERENCE = WarehouseAssets(group_name="reference", owners=["team:platform"])
+# The reference domain owns its tables (the platform team owns operations).
+REFERENCE = WarehouseAssets(group_name="reference", owners=["team:reference"])
 
 PLACES_SOURCE = "reference/places"
 SVI_SOURCE = "reference/svi"

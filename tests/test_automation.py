@@ -161,3 +161,23 @@ def test_column_descriptions_follow_the_rules():
     assert "unknown member" in describe_column("analytics.dim_patient", "patient_key")
     assert "dim_geography" in describe_column("analytics.fact_encounters", "geography_key")
     assert "YYYYMMDD" in describe_column("analytics.fact_encounters", "start_date_key")
+
+
+def test_owners_match_the_domain_of_each_group():
+    expected = {
+        "analytics": ["team:analytics"],
+        "directory": ["team:directory"],
+        "fhir": ["team:fhir"],
+        "fhir_clinical": ["team:fhir"],
+        "fhir_views": ["team:fhir"],
+        "healthsim": ["team:healthsim"],
+        "operations": ["team:platform"],
+        "reference": ["team:reference"],
+    }
+    graph = load_definitions().resolve_asset_graph()
+    wrong = {
+        key.to_user_string(): (graph.get(key).group_name, graph.get(key).owners)
+        for key in graph.get_all_asset_keys()
+        if list(graph.get(key).owners) != expected.get(graph.get(key).group_name)
+    }
+    assert wrong == {}
