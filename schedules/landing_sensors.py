@@ -7,7 +7,8 @@ the landing root -> the assets reading it). For each folder a sensor, every
 - lists the files under ``<landing>/<source>/`` (hidden files, which is how writers name
   files still being written atomically, are skipped);
 - waits while a file's size or modification time changes between two ticks (a file still
-  being copied in is taken on the next tick after it stopped changing);
+  being copied in is taken on the next tick after it stopped changing); a file whose
+  modification time is already one interval old is taken at once;
 - hashes the stable files whose size or modification time differ from the last processed
   version and requests ONE run of the folder's assets (``asset_selection``, so the run
   shows its target) when a file's content differs from what was last loaded from it,
@@ -114,6 +115,8 @@ def evaluate_folder(
     folder: Path,
     previous: LandingState,
     loaded: LoadedSources | None = None,
+    settle_seconds: float = DEFAULT_INTERVAL_SECONDS,
+    now_ns: int | None = None,
 ) -> TickOutcome:
     """Compare the folder with the cursor state; decide what to run and what waits.
 
@@ -146,8 +149,12 @@ def evaluate_folder(
         if done is not None and list(done[:2]) == signature:
             state.done[rel] = done  # processed and untouched since
             continue
-        if previous.seen.get(rel) != signature:
-            state.seen[rel] = signature  # new or still changing: look again next tick
+        settled = (now_ns or time.time_ns()) - stat.st_mtime_ns >= settle_seconds * 1e9
+        if previous.seen.get(rel) != signature and not settled:
+            # New or still changing, and modified within the last interval: look again
+            # next tick. (Untouched for a whole interval is the same evidence as the same
+            # size and mtime on two ticks, one tick sooner.)
+            state.seen[rel] = signature
             if done is not None:
                 state.done[rel] = done
             waiting.append(rel)

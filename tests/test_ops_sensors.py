@@ -333,3 +333,24 @@ def test_first_tick_takes_files_the_reader_already_loaded_as_seen(
     _, cursor, _ = _drive(sensor, fresh, landing_dir, None, defs)
     requests, _, _ = _drive(sensor, fresh, landing_dir, cursor, defs)
     assert len(requests) == 1
+
+
+def test_file_untouched_for_an_interval_is_taken_on_first_sight(
+    states_folder, landing_dir, dagster_home
+):
+    """A file renamed into place long after it was written needs no second tick."""
+    instance = dg.DagsterInstance.get()
+    sensor = landing_sensor("reference/states", STATES)
+    path = states_folder / "states.csv"
+    path.write_text(STATES_CSV)
+    stat = path.stat()
+    old = stat.st_mtime_ns - 60 * 1_000_000_000
+    os.utime(path, ns=(stat.st_atime_ns, old))
+    requests, cursor = tick(sensor, instance, landing_dir, None)
+    assert len(requests) == 1
+    # A file written just now still waits one tick.
+    (states_folder / "fresh.csv").write_text("usps,name,fips\nAZ,Arizona,04\n")
+    requests, cursor = tick(sensor, instance, landing_dir, cursor)
+    assert requests == []
+    requests, cursor = tick(sensor, instance, landing_dir, cursor)
+    assert len(requests) == 1 and "fresh.csv@" in requests[0].run_key
