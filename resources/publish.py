@@ -68,6 +68,13 @@ class AuditContext:
     inputs: tuple[str, ...] = ()
     #: Figures the asset knows and the table does not (e.g. the source record count).
     facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    _memo: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def memo(self, key: str, compute: Callable[[WarehouseSession, str], Any]) -> Any:
+        """``compute(session, table)`` once per audited table: rules sharing one scan."""
+        if key not in self._memo:
+            self._memo[key] = compute(self.session, self.table)
+        return self._memo[key]
 
     def has_column(self, column: str) -> bool:
         return column in {name for name, _ in self.session.columns(self.table)}
