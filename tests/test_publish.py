@@ -90,7 +90,9 @@ def _svi_frame(populations: list[int], state_fips: str = "01"):
     return frame
 
 
-def test_reference_two_svi_vintages_are_not_published(landing_dir, warehouse_path, materialize):
+def test_reference_svi_file_downloaded_twice_is_not_published(
+    landing_dir, warehouse_path, materialize
+):
     table = "reference.ref_svi_county"
     folder = landing_dir / "reference/svi"
     folder.mkdir(parents=True)
@@ -100,18 +102,20 @@ def test_reference_two_svi_vintages_are_not_published(landing_dir, warehouse_pat
     before = fingerprint(warehouse_path, table)
     assert before[0] == 3
 
-    older = _svi_frame([900, 1900, 2900])
-    older.to_csv(folder / "SVI_2020_AL_county.csv", index=False)
+    # The browser saved a second download of the same release beside the first one
+    # (two vintages of a county resolve to the newest; one vintage twice cannot).
+    again = _svi_frame([900, 1900, 2900])
+    again.to_csv(folder / "SVI_2022_AL_county (1).csv", index=False)
     result = materialize("key:reference/ref_svi_county", raise_on_error=False)
     message = assert_not_published(
-        result, warehouse_path, table, before, "key_unique", "SVI_2020_AL_county.csv"
+        result, warehouse_path, table, before, "key_unique", "SVI_2022_AL_county (1).csv"
     )
     assert "SVI_2022_AL_county.csv" in message  # each copy's file is named
     assert "3 failing row(s)" in message
 
-    (folder / "SVI_2020_AL_county.csv").unlink()
+    (folder / "SVI_2022_AL_county (1).csv").unlink()
     assert_published(materialize("key:reference/ref_svi_county"), warehouse_path, table)
-    assert fingerprint(warehouse_path, table)[0] == 3
+    assert fingerprint(warehouse_path, table) == before
 
 
 def test_reference_state_file_replacing_the_national_one_is_a_row_count_drop(
@@ -303,7 +307,7 @@ def test_staged_table_is_listed_by_summary_and_never_backed_up_exported_or_viewe
     warehouse = local_warehouse()
     with warehouse.session() as session:  # a view on the published table, as v_* views are
         session.create_view_as("reference.v_svi_al", f"SELECT * FROM {table}")
-    _svi_frame([900, 1900, 2900]).to_csv(folder / "SVI_2020_AL_county.csv", index=False)
+    _svi_frame([900, 1900, 2900]).to_csv(folder / "SVI_2022_AL_county (1).csv", index=False)
     assert not materialize("key:reference/ref_svi_county", raise_on_error=False).success
     staged = staged_name(table)
 
@@ -327,7 +331,7 @@ def test_staged_table_is_listed_by_summary_and_never_backed_up_exported_or_viewe
     assert not list(export.rglob("_staged_*"))
 
     # The next good run publishes: the view follows the swap, the staged table is gone.
-    (folder / "SVI_2020_AL_county.csv").unlink()
+    (folder / "SVI_2022_AL_county (1).csv").unlink()
     _svi_frame([1, 2, 3, 4]).to_csv(folder / "SVI_2022_AL_county.csv", index=False)
     assert materialize("key:reference/ref_svi_county").success
     with warehouse.session() as session:
