@@ -352,6 +352,19 @@ def _json_rewrite(node: exp.Expr) -> exp.Expr | None:
         prefix = exp.JSONPath(expressions=node.expression.expressions[:-1])
         raw = exp.func("get_json_object", node.this, exp.Literal.string(_json_path(prefix)))
         return _spark_expr(_JSON_ARRAY, __j=raw)
+    if isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.Array):
+        # json_extract_string(doc, ['$.a', '$.b']): one text value per path, as a list.
+        return exp.Array(
+            expressions=[
+                exp.func(
+                    "variant_get",
+                    _parse_json(node.this.copy()),
+                    exp.Literal.string(_json_path(p)),
+                    exp.Literal.string("string"),
+                )
+                for p in node.expression.expressions
+            ]
+        )
     if isinstance(node, exp.JSONExtractScalar):
         path = exp.Literal.string(_json_path(node.expression))
         return exp.func("variant_get", _parse_json(node.this), path, exp.Literal.string("string"))

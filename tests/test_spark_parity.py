@@ -245,3 +245,41 @@ def test_failed_audit_publishes_nothing_on_either_engine(engine, request):
         assert published.summary.row_count == 3
         assert all(r.passed for r in published.check_results)
         assert session.list_staged_tables() == []
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_fhir_resource_rules_count_the_same_on_both_engines(engine, request):
+    """The one-scan FHIR resource rules (a list of JSON paths parsed once) on each engine."""
+    from fhir_assets.audits import resource_rule_counts
+    from resources import local_warehouse
+    from resources.spark_warehouse import build_spark_warehouse
+
+    if engine == "spark":
+        request.getfixturevalue("spark_env")
+        warehouse = build_spark_warehouse()
+    else:
+        warehouse = local_warehouse()
+    good = '{"resourceType":"Patient","id":"P1","gender":"female","birthDate":"1950-01-02"}'
+    rows = [
+        ("P1", "female", "1950-01-02", good),
+        ("P2", "female", "1950-01-02", good),  # id mismatch
+        ("P3", "F", "1950-01-02", good.replace("P1", "P3")),  # gender outside the value set
+        ("P4", "female", "1950-01-02", "not json"),
+        ("P5", "female", "1950-01-02", good.replace("Patient", "Person").replace("P1", "P5")),
+        ("P6", "female", "1950-01-02", good.replace("1950-01-02", "1950-1-2").replace("P1", "P6")),
+    ]
+    select = " UNION ALL ".join(
+        f"SELECT '{i}' AS id, '{g}' AS gender, CAST('{b}' AS DATE) AS birth_date, "
+        f"'{j}' AS resource_json"
+        for i, g, b, j in rows
+    )
+    with warehouse.session() as session:
+        session.create_table_as("wap.fhir_rules", select)
+        counts = resource_rule_counts(session, "wap.fhir_rules")
+    assert counts == {
+        "invalid_json": 1,
+        "not_patient": 1,
+        "id_mismatch": 1,
+        "outside_value_set": 1,
+        "bad_birth_dates": 1,
+    }
