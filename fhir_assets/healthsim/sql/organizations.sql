@@ -1,4 +1,6 @@
 -- Canonical care organizations (the facilities encounters happen at), with coordinates.
+-- Unusable ZIPs and coordinates are NULL with the reason in field_issues; a ZIP outside the
+-- state, or coordinates outside it, are flagged there and kept.
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
@@ -26,6 +28,7 @@ typed AS (
 SELECT
     * EXCLUDE (copy_number, field_issues_raw),
     nullif(concat_ws('; ', field_issues_raw,
+        'ZIP ' || {{ zip_state_issue(zip_code, state_usps) }} || ' ' || state_usps,
         'LAT/LON ' || {{ coordinate_issue(latitude, longitude, state_usps) }}), '') AS field_issues,
     CASE
         WHEN organization_id IS NULL OR NOT regexp_matches(organization_id, '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
