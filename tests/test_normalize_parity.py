@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from resources import local_warehouse
 from resources import normalize as n
 from resources.spark_warehouse import build_spark_warehouse
@@ -75,3 +77,51 @@ def test_shipped_zip_state_tables_match_the_zipcodes_package():
     shipped = json.loads((Path(n.__file__).with_name(n.ZIP_STATE_TABLES)).read_text())
     assert shipped == n.compute_zip_state_tables()
     assert "021" in n.zip3_by_state()["MA"] and "900" in n.zip3_by_state()["CA"]
+
+
+@pytest.mark.timeout(1500)
+def test_synthea_reader_quarantine_on_spark(spark_env, landing_dir, sample_sources, materialize):
+    """The one Synthea reader on the Databricks deployment: a re-saved export with a short row
+    and an empty file loads, quarantines and refuses exactly as on DuckDB."""
+    import shutil
+
+    from resources.geography import us_counties
+    from tests import dirty_corpus as dirty
+
+    written = sample_sources("healthsim", healthsim_patients=15)
+    target = landing_dir / "synthea"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in written["healthsim"]:
+        shutil.move(str(path), target / path.name)
+    dirty.resave_in_spreadsheet(target / "patients.csv")
+    dirty.append_short_rows(target / "patients.csv", delimiter=";")
+    dirty.empty_file(landing_dir / "patients" / "empty.csv")
+    counties = ", ".join(
+        f"('{c.fips}', '{c.name.replace(chr(39), chr(39) * 2)}', '{c.state}')"
+        for c in us_counties()
+    )
+    with build_spark_warehouse().session() as spark:
+        spark.create_table_as(
+            "reference.ref_geography",
+            f"SELECT * FROM (VALUES {counties}) AS g(county_fips, county_name, state_usps)",
+        )
+    result = materialize(
+        "key:fhir/patient_data or key:healthsim/patients",
+        raise_on_error=False,
+    )
+    assert result.success, [e.event_specific_data for e in result.get_step_failure_events()]
+    with build_spark_warehouse().session() as spark:
+        loaded = spark.fetch_rows("SELECT count(*) FROM healthsim.patients")[0][0]
+        rejected = spark.fetch_rows("SELECT reject_reason FROM healthsim.patients_rejected")
+        fhir = spark.fetch_rows(
+            "SELECT count(*), count(CASE WHEN reject_reason IS NULL THEN 1 END) "
+            "FROM fhir.patient_data"
+        )[0]
+        refused = spark.fetch_rows("SELECT file_name FROM fhir.rejected_files")
+        zips = spark.fetch_rows(
+            "SELECT count(*) FROM healthsim.patients WHERE zip_code NOT RLIKE '^[0-9]{5}$'"
+        )[0][0]
+    assert loaded == 15 and zips == 0
+    assert [r[0].split(":")[0] for r in rejected] == ["malformed CSV row at line ?"]
+    assert tuple(fhir) == (16, 15)
+    assert [r[0] for r in refused] == ["empty.csv"]
