@@ -53,7 +53,11 @@ Indexed = Target | DirectoryIndex
 
 
 class QueryError(ValueError):
-    """A query parameter is invalid; the message says which and why."""
+    """A query parameter is invalid; the message says which and why, ``parameter`` names it."""
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @contextlib.contextmanager
@@ -94,18 +98,24 @@ def normalize_state(state: str | None) -> str | None:
     for s in us_states():
         if key in (s.usps.lower(), s.name.lower()):
             return s.usps
-    raise QueryError(f"Unknown state {state!r}; use a USPS code such as CA or a state name.")
+    raise QueryError(
+        f"Unknown state {state!r}; use a USPS code such as CA or a state name.", "state"
+    )
 
 
 def _filters(service: str | None, payment: str | None) -> list[str]:
     clauses = []
     if service is not None:
         if service not in SERVICES:
-            raise QueryError(f"Unknown service {service!r}; choose from {', '.join(SERVICES)}.")
+            raise QueryError(
+                f"Unknown service {service!r}; choose from {', '.join(SERVICES)}.", "service"
+            )
         clauses.append(SERVICES[service])
     if payment is not None:
         if payment not in PAYMENTS:
-            raise QueryError(f"Unknown payment {payment!r}; choose from {', '.join(PAYMENTS)}.")
+            raise QueryError(
+                f"Unknown payment {payment!r}; choose from {', '.join(PAYMENTS)}.", "payment"
+            )
         clauses.append(PAYMENTS[payment])
     return clauses
 
@@ -139,7 +149,8 @@ def nearby(
     _check_point(lat, lon, miles)
     if org_type is not None and org_type not in ORG_TYPES:
         raise QueryError(
-            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
+            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}.",
+            "type",
         )
     box = bounding_box(lat, lon, miles)
     if isinstance(target, DirectoryIndex):
@@ -186,11 +197,12 @@ def search(
     ``distance_miles``.
     """
     if not search_index.words(text):
-        raise QueryError("Search text is empty (it needs at least one letter or digit).")
+        raise QueryError("Search text is empty (it needs at least one letter or digit).", "q")
     _filters(service, payment)
     if org_type is not None and org_type not in ORG_TYPES:
         raise QueryError(
-            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}."
+            f"Unknown organization type {org_type!r}; choose from {', '.join(ORG_TYPES)}.",
+            "type",
         )
     box = None
     if near is not None:
@@ -220,9 +232,9 @@ def search(
 
 def _check_point(lat: float, lon: float, miles: float) -> None:
     if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise QueryError(f"({lat}, {lon}) is not a valid latitude/longitude.")
+        raise QueryError(f"({lat}, {lon}) is not a valid latitude/longitude.", "lat")
     if not 0 < miles <= 500:
-        raise QueryError("--miles must be greater than 0 and at most 500.")
+        raise QueryError("--miles must be greater than 0 and at most 500.", "miles")
 
 
 def service_availability(

@@ -162,5 +162,9 @@ def test_bad_input_is_a_query_error(index):
         queries.search(index, "  ;; ")
     with pytest.raises(queries.QueryError, match="service"):
         queries.search(index, "recovery", service="surgery")
-    with pytest.raises(queries.QueryError, match="state"):
+    with pytest.raises(queries.QueryError, match="state") as error:
         queries.search(index, "recovery", state="Atlantis")
+    assert error.value.parameter == "state"  # the API's 422 names it
+    with pytest.raises(queries.QueryError) as error:
+        queries.search(index, "recovery", near=(40.0, -80.0, 900.0))
+    assert error.value.parameter == "miles"

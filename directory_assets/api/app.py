@@ -151,13 +151,7 @@ def create_app(
 
     @app.exception_handler(queries.QueryError)
     async def _query_error(request: Request, exc: queries.QueryError) -> JSONResponse:
-        text = str(exc)
-        parameter = next(
-            (p for p in ("state", "service", "payment", "type", "miles", "lat", "q")
-             if p in text.lower()),
-            "q",
-        )  # fmt: skip
-        return _unprocessable(parameter, text)
+        return _unprocessable(exc.parameter or "q", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
