@@ -187,6 +187,9 @@ def recover_dead_runs(
             continue
         liveness = assess_run(run)
         if liveness.dead:
+            current = instance.get_run_by_id(run.run_id)  # another run may have just failed it
+            if current is None or current.status not in IN_PROGRESS:
+                continue
             instance.report_run_failed(
                 run,
                 f"Run failed by the platform's dead-run recovery: its {liveness.reason}. "
