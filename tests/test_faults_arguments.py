@@ -54,6 +54,12 @@ BAD_ARGUMENTS: list[tuple[str, list[str]]] = [
     ("unknown --service", ["search", "recovery", "--service", "massage"]),
     ("unknown --payment", ["search", "recovery", "--payment", "bitcoin"]),
     ("search without text", ["search"]),
+    # serve (only values click refuses before a server would start)
+    ("--port 0", ["serve", "--port", "0"]),
+    ("--port above 65535", ["serve", "--port", "70000"]),
+    ("--port text", ["serve", "--port", "http"]),
+    ("zero --workers", ["serve", "--workers", "0"]),
+    ("too many --workers", ["serve", "--workers", "99"]),
     # stats / health / runs
     ("negative --runs", ["stats", "--runs", "-1"]),
     ("zero --runs", ["stats", "--runs", "0"]),
