@@ -208,7 +208,7 @@ def _wap_rows(*rows: tuple[int, str, str]) -> str:
     )
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_failed_audit_publishes_nothing_on_either_engine(engine, request):
     from resources import local_warehouse
     from resources.publish import AuditFailed, key_audit, row_count_drop_audit, staged_name

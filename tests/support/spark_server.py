@@ -37,12 +37,19 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 @pytest.fixture
 def spark_env(
-    spark_connect_server: SparkConnectServer, platform_env: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    spark_connect_server: SparkConnectServer,
+    platform_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, str]:
     """Switch this test to the Databricks deployment on the session's Spark Connect server.
 
-    Each test gets its own schema prefix, so tests never see each other's tables.
+    Each test gets its own schema prefix, so tests never see each other's tables. A test
+    that asks for it at run time (``request.getfixturevalue``) must carry the ``spark``
+    marker itself, or ``make test-fast`` would start a Spark server.
     """
+    if request.node.get_closest_marker("spark") is None:
+        pytest.fail(f"{request.node.nodeid} uses Spark: mark it @pytest.mark.spark", pytrace=False)
     env = {
         "PLATFORM_DEPLOYMENT": "databricks",
         "SPARK_REMOTE": spark_connect_server.url,
