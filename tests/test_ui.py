@@ -167,7 +167,8 @@ def test_lineage_page_lists_groups_and_a_launched_run_succeeds(dagster_dev: str,
             "repositoryName": "__repository__",
             "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": ["reference", "ref_us_states"]}],
-            "assetCheckSelection": [],
+            # No assetCheckSelection: the asset runs with its audits (write-audit-publish
+            # makes them part of the asset, which cannot be launched without them).
         },
         "mode": "default",
         "runConfigData": {},
