@@ -30,6 +30,7 @@ SCHEMA_PACKAGES = {
     "directory": "directory_assets",
     "fhir": "fhir_assets",
     "fhir_views": "fhir_assets",
+    "fhir_in": "fhir_assets",
     "healthsim": "fhir_assets.healthsim",
     "analytics": "fhir_assets.healthsim",
     "reference": "reference_assets",

@@ -124,7 +124,9 @@ def assert_fhir_in_reads_the_export_back(folder, materialize, landing_dir, wareh
             ).fetchall()
         ]
         per_type = dict(
-            con.execute("SELECT 'Encounter', count(*) FROM fhir_in.encounters").fetchall()
+            con.execute(
+                "SELECT 'Encounter', count(*) FROM fhir_in.imported_encounter_resources"
+            ).fetchall()
         )
     back = {}
     for kind, resource_id, text in loaded:

@@ -268,26 +268,26 @@ def test_clinical_views_match_the_resource_tables(sample_sources, materialize, w
             con, "SELECT encounter_id, patient_id, period_start FROM fhir_views.encounters"
         ) == pairs(
             con,
-            "SELECT id, patient_id, strftime(start_at, '%Y-%m-%dT%H:%M:%SZ') FROM fhir.encounters",
+            "SELECT id, patient_id, strftime(start_at, '%Y-%m-%dT%H:%M:%SZ') FROM fhir.encounter_resources",
         )
         assert pairs(
             con,
             "SELECT condition_id, encounter_id, snomed_code FROM fhir_views.encounter_diagnoses",
-        ) == pairs(con, "SELECT id, encounter_id, code FROM fhir.conditions")
+        ) == pairs(con, "SELECT id, encounter_id, code FROM fhir.condition_resources")
         vitals = pairs(
             con, "SELECT observation_id, patient_id, loinc_code, value FROM fhir_views.vital_signs"
         )
         assert vitals, "the sample has vital signs"
         assert vitals == pairs(
             con,
-            "SELECT id, patient_id, code, CAST(value_numeric AS DOUBLE) FROM fhir.observations "
+            "SELECT id, patient_id, code, CAST(value_numeric AS DOUBLE) FROM fhir.observation_resources "
             "WHERE category = 'vital-signs'",
         )
         latest = pairs(con, "SELECT patient_id, loinc_code, value FROM fhir_views.latest_vitals")
         assert latest == pairs(
             con,
             "SELECT patient_id, code, CAST(arg_max(value_numeric, (observed_at, -rank)) AS DOUBLE) "
-            "FROM (SELECT *, rank() OVER (ORDER BY id) AS rank FROM fhir.observations) "
+            "FROM (SELECT *, rank() OVER (ORDER BY id) AS rank FROM fhir.observation_resources) "
             "WHERE category = 'vital-signs' AND value_numeric IS NOT NULL GROUP BY ALL",
         )
         assert len(latest) < len(vitals)
@@ -296,7 +296,8 @@ def test_clinical_views_match_the_resource_tables(sample_sources, materialize, w
             "SELECT medication_request_id, patient_id, rxnorm_code, exposure_end IS NULL "
             "FROM fhir_views.medication_exposure",
         ) == pairs(
-            con, "SELECT id, patient_id, code, stop_at IS NULL FROM fhir.medication_requests"
+            con,
+            "SELECT id, patient_id, code, stop_at IS NULL FROM fhir.medication_request_resources",
         )
 
 

@@ -1,6 +1,6 @@
 """FHIR R4 resources of the whole clinical record, built from the canonical HealthSim tables.
 
-One asset per resource type writes ``fhir.<table>``: the resource as JSON text
+One asset per resource type writes ``fhir.<type>_resources``: the resource as JSON text
 (``resource_json``) plus query columns. Each mapping is one ``.sql`` file beside this module,
 written once in DuckDB's dialect and run on Spark through the warehouse's translation; the
 JSON is built member by member (absent members omitted), as the Patient mapping does.
@@ -60,55 +60,55 @@ class ResourceMapping:
 
 MAPPINGS: tuple[ResourceMapping, ...] = (
     ResourceMapping(
-        "Organization", "organizations", "organization", ("organizations",), (),
+        "Organization", "organization_resources", "organization", ("organizations",), (),
         "Care organizations (hospitals, clinics) as FHIR Organization resources (US Core).",
     ),
     ResourceMapping(
-        "Practitioner", "practitioners", "practitioner", ("providers",), (),
+        "Practitioner", "practitioner_resources", "practitioner", ("providers",), (),
         "Clinicians as FHIR Practitioner resources (US Core), with practice address.",
     ),
     ResourceMapping(
-        "Encounter", "encounters", "encounter",
+        "Encounter", "encounter_resources", "encounter",
         ("encounters", "organizations", "providers"), ("Patient", "Organization", "Practitioner"),
         "Every visit as a FHIR Encounter (US Core): class, SNOMED CT type, period, reason, "
         "the patient, the attending practitioner and the service provider.",
     ),
     ResourceMapping(
-        "Condition", "conditions", "condition", ("conditions", "encounters"),
+        "Condition", "condition_resources", "condition", ("conditions", "encounters"),
         ("Patient", "Encounter"),
         "Diagnoses as FHIR Condition resources (US Core encounter diagnosis), SNOMED CT coded, "
         "with onset, abatement and clinical status.",
     ),
     ResourceMapping(
-        "Observation", "observations", "observation", ("observations", "encounters"),
+        "Observation", "observation_resources", "observation", ("observations", "encounters"),
         ("Patient", "Encounter"),
         "Vital signs, laboratory results and survey answers as FHIR Observation resources "
         "(LOINC codes; numeric values as valueQuantity with UCUM units, answers as valueString).",
     ),
     ResourceMapping(
-        "MedicationRequest", "medication_requests", "medication_request",
+        "MedicationRequest", "medication_request_resources", "medication_request",
         ("medications", "encounters", "providers"), ("Patient", "Encounter", "Practitioner"),
         "Medication orders as FHIR MedicationRequest resources (US Core), RxNorm coded, with "
         "the ordering encounter and practitioner.",
     ),
     ResourceMapping(
-        "Procedure", "procedures", "procedure", ("procedures", "encounters"),
+        "Procedure", "procedure_resources", "procedure", ("procedures", "encounters"),
         ("Patient", "Encounter"),
         "Procedures as FHIR Procedure resources (US Core), SNOMED CT coded, with their period.",
     ),
     ResourceMapping(
-        "Immunization", "immunizations", "immunization", ("immunizations", "encounters"),
+        "Immunization", "immunization_resources", "immunization", ("immunizations", "encounters"),
         ("Patient", "Encounter"),
         "Vaccines given as FHIR Immunization resources (US Core), CVX coded.",
     ),
     ResourceMapping(
-        "AllergyIntolerance", "allergy_intolerances", "allergy_intolerance",
+        "AllergyIntolerance", "allergy_intolerance_resources", "allergy_intolerance",
         ("allergies", "encounters"), ("Patient", "Encounter"),
         "Allergies and intolerances as FHIR AllergyIntolerance resources (US Core): substance, "
         "category, clinical status and first reaction with its severity.",
     ),
     ResourceMapping(
-        "Claim", "claims", "claim",
+        "Claim", "claim_resources", "claim",
         ("claims", "encounters", "providers", "organizations", "payers"),
         ("Patient", "Encounter", "Practitioner", "Organization"),
         "Claims as FHIR Claim resources: the billed encounter, its diagnoses (SNOMED CT), the "

@@ -6,8 +6,8 @@ writes one per patient, or a single resource) inside the engine
 (``sql/fhir_in_resources.sql``) and publishes the usable resources to ``fhir_in.resources``
 (type, id, JSON, file and line). Every other item is quarantined in
 ``fhir_in.rejected_resources`` with its file, line, reason and an OperationOutcome saying
-why; read = loaded + quarantined. ``fhir_in/<table>`` holds the resources of one type
-(``fhir_in.patients``, ``fhir_in.encounters``, ...).
+why; read = loaded + quarantined. ``fhir_in/imported_<type>_resources`` holds the resources of
+one type (``fhir_in.imported_patients``, ``fhir_in.imported_encounter_resources``, ...).
 """
 
 import dagster as dg
@@ -45,7 +45,10 @@ ORDER BY source_file, source_line
 """
 
 #: The resource types FHIR in stores, each with its table.
-TYPE_TABLES = {"Patient": "patients", **{m.resource_type: m.table_name for m in MAPPINGS}}
+TYPE_TABLES = {
+    "Patient": "imported_patients",
+    **{m.resource_type: f"imported_{m.table_name}" for m in MAPPINGS},
+}
 
 AUDITS = [key_audit(["resource_type", "id"], name="resource_ids_unique"), row_count_drop_audit()]
 
