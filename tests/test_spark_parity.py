@@ -247,7 +247,7 @@ def test_failed_audit_publishes_nothing_on_either_engine(engine, request):
         assert session.list_staged_tables() == []
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
 def test_fhir_resource_rules_count_the_same_on_both_engines(engine, request):
     """The one-scan FHIR resource rules (a list of JSON paths parsed once) on each engine."""
     from fhir_assets.audits import resource_rule_counts
