@@ -145,10 +145,12 @@ def test_reference_state_file_replacing_the_national_one_is_a_row_count_drop(
     assert fingerprint(warehouse_path, table)[0] == 2
 
 
-# ---- directory: an empty (0-byte) NARR master file ------------------------------------------
-def test_directory_empty_narr_master_file_is_not_published(
+# ---- directory: a NARR master file cut short by an interrupted export ---------------------
+def test_directory_truncated_narr_master_file_is_not_published(
     landing_dir, warehouse_path, materialize, sample_sources
 ):
+    import json
+
     table = "directory.stg_narr_residences"
     sample_sources("directory", scale=0.03)
     narr = landing_dir / "directory" / "master_directory.json"
@@ -156,14 +158,18 @@ def test_directory_empty_narr_master_file_is_not_published(
     selection = "key:directory/stg_narr_residences"
     assert_published(materialize(selection), warehouse_path, table)
     before = fingerprint(warehouse_path, table)
-    assert before[0] > 0
+    assert before[0] >= 10
 
-    narr.write_bytes(b"")
+    # The affiliate export stopped after five residences (an empty, 0-byte file is refused
+    # earlier, by the file's contract, before anything is staged).
+    document = json.loads(good)
+    document["all_organizations"] = document["all_organizations"][:5]
+    narr.write_text(json.dumps(document))
     result = materialize(selection, raise_on_error=False)
     message = assert_not_published(
         result, warehouse_path, table, before, "row_count_drop", "master_directory.json"
     )
-    assert f"{before[0]} -> 0 rows" in message
+    assert f"{before[0]} -> 5 rows" in message
 
     narr.write_bytes(good)
     assert_published(materialize(selection), warehouse_path, table)
