@@ -7,7 +7,8 @@ Generates (once, cached) 1,000,000 patients and the default-scale directory into
 - directory: every asset of the ``directory`` group (staging JSON -> typed tables -> views);
 
 first on the local deployment (embedded DuckDB) and then on the Databricks deployment
-running an in-process Spark session (``SPARK_MASTER=local[2]``, Parquet tables). The same
+against a local Spark Connect server (``local[2]``, Parquet tables, started and stopped
+here by ``narr_platform.spark_connect_server``). The same
 asset code and SQL run on both (translated by ``resources/spark_sql.py`` for Spark). It
 prints the wall time, records/s and the Spark/DuckDB ratio of each. Asset checks are not
 part of the timing. The machine is shared: run it when it is quiet and say so.
@@ -99,7 +100,7 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=1_000_000)
     parser.add_argument("--scale", type=float, default=1.0, help="Directory scale (1.0 = default).")
     parser.add_argument("--out", type=Path, default=Path("/tmp/engines-bench"))
-    parser.add_argument("--spark-memory", default="6g", help="Driver heap of the local Spark.")
+    parser.add_argument("--spark-memory", default="6g", help="Heap of the Spark Connect server.")
     parser.add_argument("--only", choices=sorted(WORKLOADS), help="Run one workload only.")
     options = parser.parse_args()
 
@@ -114,29 +115,33 @@ def main() -> int:
     base_env.pop("PLATFORM_DEPLOYMENT", None)
     base_env["PLATFORM_LANDING_DIR"] = str(landing)
     duck_env = {**base_env, "DUCKDB_DATABASE_PATH": str(out / "warehouse.duckdb")}
+    from narr_platform.spark_connect_server import start_server, stop_server
+
+    (out / "warehouse.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(out / "spark-server", ignore_errors=True)
+    os.environ["PLATFORM_LANDING_DIR"] = str(landing)
+    server = start_server(out / "spark-server", driver_memory=options.spark_memory, cores=2)
     spark_env = {
         **base_env,
         "PLATFORM_DEPLOYMENT": "databricks",
-        "SPARK_MASTER": "local[2]",
-        "SPARK_WAREHOUSE_DIR": str(out / "spark-warehouse"),
-        "SPARK_DRIVER_MEMORY": options.spark_memory,
+        "SPARK_REMOTE": server.url,
         "SPARK_SCHEMA_PREFIX": "bench_",
     }
-    (out / "warehouse.duckdb").unlink(missing_ok=True)
-    shutil.rmtree(out / "spark-warehouse", ignore_errors=True)
-    os.environ["PLATFORM_LANDING_DIR"] = str(landing)
 
     rows = []
-    for name in [options.only] if options.only else list(WORKLOADS):
-        duck_s, duck_n = run_workload(name, duck_env)
-        print(
-            f"{name:<10} duckdb       {duck_s:8.1f} s  {duck_n:>10,} records  {duck_n / duck_s:>12,.0f} records/s"
-        )
-        spark_s, spark_n = run_workload(name, spark_env)
-        print(
-            f"{name:<10} spark local[2] {spark_s:6.1f} s  {spark_n:>10,} records  {spark_n / spark_s:>12,.0f} records/s"
-        )
-        rows.append((name, duck_s, duck_n, spark_s, spark_n))
+    try:
+        for name in [options.only] if options.only else list(WORKLOADS):
+            duck_s, duck_n = run_workload(name, duck_env)
+            print(
+                f"{name:<10} duckdb       {duck_s:8.1f} s  {duck_n:>10,} records  {duck_n / duck_s:>12,.0f} records/s"
+            )
+            spark_s, spark_n = run_workload(name, spark_env)
+            print(
+                f"{name:<10} spark local[2] {spark_s:6.1f} s  {spark_n:>10,} records  {spark_n / spark_s:>12,.0f} records/s"
+            )
+            rows.append((name, duck_s, duck_n, spark_s, spark_n))
+    finally:
+        stop_server(server)
     print()
     print(
         f"{'workload':<10} {'duckdb s':>9} {'spark s':>9} {'records':>10} {'duckdb rec/s':>13} {'spark rec/s':>12} {'spark/duckdb time':>18}"

@@ -40,7 +40,7 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "SELECT org_type, count(*) FROM directory.organizations GROUP BY 1 ORDER BY 1"
         )
         merged, located = session.fetch_rows(
-            "SELECT count(*) FILTER (WHERE len(listed_as) > 1), count(latitude) "
+            "SELECT count(*) FILTER (WHERE array_length(listed_as) > 1), count(latitude) "
             "FROM directory.organizations"
         )[0]
         staged = sum(session.row_count(f"directory.stg_{name}") for name in SUBTYPES)

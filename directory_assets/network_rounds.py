@@ -39,7 +39,8 @@ SELECT CAST(row_number() OVER (ORDER BY org_id) AS BIGINT) AS pid,
 FROM directory.organizations
 WHERE latitude IS NOT NULL AND longitude IS NOT NULL""",
     "CREATE OR REPLACE TEMP TABLE net_open AS SELECT pid FROM net_points",
-    "CREATE OR REPLACE TEMP TABLE net_pairs (pid BIGINT, related_pid BIGINT, neighbour_rank INTEGER)",
+    "CREATE OR REPLACE TEMP TABLE net_pairs AS "
+    "SELECT pid, pid AS related_pid, CAST(0 AS INTEGER) AS neighbour_rank FROM net_points WHERE FALSE",
 )
 
 
@@ -89,12 +90,18 @@ GROUP BY pid"""
 def resolve_sql(final: bool, max_neighbors: int = MAX_NEIGHBORS) -> tuple[str, str]:
     """Keep the nearest neighbours of the organizations this round resolved; close them."""
     enough = "TRUE" if final else f"found >= {max_neighbors}"
-    # min_by returns the nearest first (ties by id, i.e. by org_id): the rank is the position
-    keep = f"""INSERT INTO net_pairs
+    # min_by returns the nearest first (ties by id, i.e. by org_id): the rank is the position.
+    # Each step rewrites its temp table (CREATE AS), which every engine has; Spark has no
+    # INSERT or DELETE on a temporary relation.
+    keep = f"""CREATE OR REPLACE TEMP TABLE net_pairs AS
+SELECT * FROM net_pairs
+UNION ALL
 SELECT pid, unnest(nearest) AS related_pid,
        CAST(generate_subscripts(nearest, 1) AS INTEGER) AS neighbour_rank
 FROM net_round WHERE {enough}"""
-    close = f"DELETE FROM net_open WHERE pid IN (SELECT pid FROM net_round WHERE {enough})"
+    close = f"""CREATE OR REPLACE TEMP TABLE net_open AS
+SELECT pid FROM net_open AS o
+WHERE NOT EXISTS (SELECT 1 FROM net_round AS r WHERE r.pid = o.pid AND {enough})"""
     return keep, close
 
 

@@ -255,7 +255,7 @@ def _derived(source: DirectorySource) -> dict[str, str]:
     if source is NARR_RESIDENCES:
         # One string "street, city, ST 12345", often with parts missing.
         parts = "string_split(address, ',')"
-        n = f"len({parts})"
+        n = f"array_length({parts})"
         return {
             "org_name": "trim(name)",
             "street": f"CASE WHEN {n} >= 3 OR ({n} = 2 AND regexp_matches(trim({parts}[1]), '^[0-9]')) "
@@ -376,4 +376,4 @@ ORDER BY source_file, record_position
 
 def file_counts_sql(arrays: str) -> str:
     """Records per source file, counted from the arrays' lengths (independent of unnest)."""
-    return f"SELECT source_file, len(records) FROM {arrays} ORDER BY 1"
+    return f"SELECT source_file, array_length(records) FROM {arrays} ORDER BY 1"

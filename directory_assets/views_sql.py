@@ -96,8 +96,8 @@ SELECT
     round(avg(CASE
         WHEN o.org_type = 'treatment_center' THEN CASE WHEN t.level_of_care IS NOT NULL THEN 1 ELSE 0 END
         WHEN o.org_type = 'narr_residence' THEN CASE WHEN n.certification_level IS NOT NULL THEN 1 ELSE 0 END
-        WHEN o.org_type = 'recovery_center' THEN CASE WHEN len(c.services) > 0 THEN 1 ELSE 0 END
-        ELSE CASE WHEN len(r.services) > 0 THEN 1 ELSE 0 END END), 4) AS services_complete
+        WHEN o.org_type = 'recovery_center' THEN CASE WHEN array_length(c.services) > 0 THEN 1 ELSE 0 END
+        ELSE CASE WHEN array_length(r.services) > 0 THEN 1 ELSE 0 END END), 4) AS services_complete
 FROM directory.organizations AS o
 LEFT JOIN directory.treatment_centers AS t ON t.org_id = o.org_id
 LEFT JOIN directory.narr_residences AS n ON n.org_id = o.org_id

@@ -131,7 +131,9 @@ def record_rejected_files(
     session.ensure_schema(schema)
     columns = ", ".join(f"{name} {dtype}" for name, dtype in REJECTED_FILES_COLUMNS.items())
     session.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-    session.execute(f"DELETE FROM {table} WHERE source = {sql_literal(source)}")
+    # A rewrite of the other sources' rows, not DELETE: Spark's Parquet tables have none.
+    keep = f"SELECT * FROM {table} WHERE source IS DISTINCT FROM {sql_literal(source)}"
+    session.create_table_as(table, keep)
     if not refused:
         return
     rows = ", ".join(

@@ -1,12 +1,13 @@
 """Settings of the Databricks / Spark deployment, read and validated from the environment.
 
-One of three connections, chosen by which variables are set (first match wins):
+One of two connections, chosen by which variables are set (first match wins):
 
 1. ``SPARK_REMOTE=sc://host:port``: any Spark Connect endpoint (a local server, a cluster).
 2. ``DATABRICKS_HOST`` with ``DATABRICKS_TOKEN`` or a service principal
    (``DATABRICKS_CLIENT_ID`` + ``DATABRICKS_CLIENT_SECRET``), and ``DATABRICKS_CLUSTER_ID``
    or ``DATABRICKS_SERVERLESS=true``: Databricks Connect.
-3. ``SPARK_MASTER=local[2]``: an in-process Spark session (benchmarks, no server).
+
+A local Spark runs as a Spark Connect server (``narr_platform.spark_connect_server``).
 
 Anything missing or malformed raises :class:`PlatformConfigError` naming the variables, when
 the code location loads. Secrets are never read here: only whether they are set; the
@@ -51,9 +52,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 class SparkSettings:
     """Validated connection and naming settings (no secret values)."""
 
-    mode: str  # "connect" | "databricks" | "local"
+    mode: str  # "connect" | "databricks"
     spark_remote: str | None = None
-    spark_master: str | None = None
     databricks_host: str | None = None
     databricks_auth: str | None = None  # "token" | "service_principal"
     databricks_cluster_id: str | None = None
@@ -63,8 +63,6 @@ class SparkSettings:
     schema_prefix: str = ""
     table_format: str = "parquet"
     landing_volume: str | None = None
-    local_warehouse_dir: str = "data/spark-warehouse"
-    local_driver_memory: str = "2g"
 
 
 def _identifier(name: str, value: str) -> str:
@@ -108,7 +106,7 @@ def spark_settings_from_env(environ: Mapping[str, str] | None = None) -> SparkSe
         value = env.get(name, "").strip()
         return value or None
 
-    remote, host, master = get("SPARK_REMOTE"), get("DATABRICKS_HOST"), get("SPARK_MASTER")
+    remote, host = get("SPARK_REMOTE"), get("DATABRICKS_HOST")
     kwargs: dict[str, object] = {}
     if remote:
         if not remote.startswith("sc://"):
@@ -144,16 +142,13 @@ def spark_settings_from_env(environ: Mapping[str, str] | None = None) -> SparkSe
             databricks_serverless=serverless,
         )
         databricks = True
-    elif master:
-        kwargs.update(mode="local", spark_master=master)
-        databricks = False
     else:
         raise PlatformConfigError(
-            "PLATFORM_DEPLOYMENT=databricks needs a Spark connection; none of SPARK_REMOTE, "
-            "DATABRICKS_HOST, SPARK_MASTER is set. Set SPARK_REMOTE=sc://host:port, or "
-            "DATABRICKS_HOST with DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID and "
-            "DATABRICKS_CLIENT_SECRET) and DATABRICKS_CLUSTER_ID (or DATABRICKS_SERVERLESS=true), "
-            "or SPARK_MASTER=local[2]."
+            "PLATFORM_DEPLOYMENT=databricks needs a Spark connection; neither SPARK_REMOTE nor "
+            "DATABRICKS_HOST is set. Set SPARK_REMOTE=sc://host:port (a local server: python -m "
+            "narr_platform.spark_connect_server start), or DATABRICKS_HOST with DATABRICKS_TOKEN "
+            "(or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET) and DATABRICKS_CLUSTER_ID "
+            "(or DATABRICKS_SERVERLESS=true)."
         )
 
     default_catalog = DEFAULT_DATABRICKS_CATALOG if databricks else DEFAULT_SPARK_CATALOG
@@ -179,6 +174,4 @@ def spark_settings_from_env(environ: Mapping[str, str] | None = None) -> SparkSe
     if databricks and not volume:
         volume = f"/Volumes/{kwargs['catalog']}/{schema_map['raw_data']}/landing"
     kwargs["landing_volume"] = volume
-    kwargs["local_warehouse_dir"] = get("SPARK_WAREHOUSE_DIR") or "data/spark-warehouse"
-    kwargs["local_driver_memory"] = get("SPARK_DRIVER_MEMORY") or "2g"
     return SparkSettings(**kwargs)  # type: ignore[arg-type]

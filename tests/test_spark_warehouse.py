@@ -102,7 +102,8 @@ SELECT
 """
 
 AGGREGATE_SQL = """
-SELECT list(x ORDER BY x) AS listed, string_agg(x, ';' ORDER BY x) AS joined,
+SELECT list_sort(list(x) FILTER (WHERE x IS NOT NULL)) AS listed,
+       string_agg(x, ';' ORDER BY x) AS joined,
        count(*) AS n, count(x) AS nx, sum(v) AS total
 FROM (VALUES ('b', 1), ('a', 2), (NULL, 3)) AS t(x, v)
 """
@@ -241,19 +242,26 @@ def test_an_empty_frame_goes_through_the_spark_io_manager(spark_env):
 
 
 def test_duckdb_statement_kinds_are_mapped(spark_env):
-    """Transactions, constraints, indexes, UPDATE/DELETE and temp tables run on Parquet."""
+    """Transactions, constraints, indexes, table rewrites and temp tables run on Parquet."""
     with build_spark_warehouse().session() as s:
         s.ensure_schema("demo")
         s.execute("BEGIN TRANSACTION")
         s.execute("CREATE TABLE demo.kv (k VARCHAR PRIMARY KEY, v INTEGER NOT NULL, UNIQUE (v))")
         s.execute("INSERT INTO demo.kv VALUES (?, ?), (?, ?), (?, ?)", ["a", 1, "b", 2, "c", 3])
-        s.execute("UPDATE demo.kv SET v = v + ? WHERE k = ?", [10, "a"])
-        s.execute("DELETE FROM demo.kv WHERE k = ?", ["b"])
+        s.execute(
+            "CREATE OR REPLACE TABLE demo.kv AS SELECT k, v + ? AS v FROM demo.kv WHERE k <> ?",
+            [10, "b"],
+        )
         s.execute("CREATE INDEX kv_by_v ON demo.kv (v)")
         s.execute("COMMIT")
-        assert s.fetch_rows("SELECT k, v FROM demo.kv ORDER BY k") == [("a", 11), ("c", 3)]
-        s.execute("CREATE OR REPLACE TEMP TABLE scratch AS SELECT k FROM demo.kv WHERE v > 5")
-        assert s.fetch_rows("SELECT * FROM scratch") == [("a",)]
+        assert s.fetch_rows("SELECT k, v FROM demo.kv ORDER BY k") == [("a", 11), ("c", 13)]
+        with pytest.raises(ValueError, match="CREATE TABLE"):
+            s.execute("DELETE FROM demo.kv WHERE k = ?", ["a"])
+        s.execute("CREATE OR REPLACE TEMP TABLE scratch AS SELECT k FROM demo.kv WHERE v > ?", [12])
+        s.execute(
+            "CREATE OR REPLACE TEMP TABLE scratch AS SELECT * FROM scratch UNION ALL SELECT 'z'"
+        )
+        assert s.fetch_rows("SELECT * FROM scratch ORDER BY k") == [("c",), ("z",)]
         s.execute("DROP TABLE scratch")
         assert not s.spark.catalog.tableExists("scratch")
 
@@ -268,7 +276,7 @@ WITH arrays AS (
 )
 SELECT position, json_type(rec) AS kind, CAST(rec AS VARCHAR) AS raw,
        rec ->> '$.name' AS name, json_valid(CAST(rec AS VARCHAR)) AS valid,
-       len(records) AS n
+       array_length(records) AS n
 FROM records, arrays
 """
 

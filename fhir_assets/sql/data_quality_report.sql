@@ -43,4 +43,4 @@ SELECT
     count(CASE WHEN reject_reason = 'malformed_row' THEN 1 END) AS rejected_malformed_row
 FROM fhir.patient_data
 GROUP BY GROUPING SETS ((source_file), ())
-ORDER BY grouping(source_file), source_file
+ORDER BY scope, source_file

@@ -67,8 +67,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         2,
         "scenario_entities.updated_at: when an entity last changed (latest wins on import)",
         (
-            f"ALTER TABLE {SCHEMA}.scenario_entities ADD COLUMN updated_at TIMESTAMP",
-            f"UPDATE {SCHEMA}.scenario_entities SET updated_at = created_at",
+            # a table rewrite, not ALTER + UPDATE: Spark's Parquet tables have no UPDATE
+            f"CREATE OR REPLACE TABLE {SCHEMA}.scenario_entities AS "
+            f"SELECT *, created_at AS updated_at FROM {SCHEMA}.scenario_entities",
         ),
     ),
     Migration(

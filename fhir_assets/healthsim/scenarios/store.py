@@ -258,14 +258,16 @@ class ScenarioStore:
 
     def tag(self, name: str, tags: Iterable[str], remove: bool = False) -> list[str]:
         scenario_id = self._require(name)[0]
+        tags = list(tags)
         with transaction(self.session):
-            if remove:
-                for tag in tags:
-                    self.session.execute(
-                        f"DELETE FROM {SCHEMA}.scenario_tags WHERE scenario_id = ? AND tag = ?",
-                        [scenario_id, tag],
-                    )
-            else:
+            if remove and tags:
+                marks = ", ".join("?" for _ in tags)
+                self._rewrite(
+                    "scenario_tags",
+                    f"WHERE NOT (scenario_id = ? AND tag IN ({marks}))",
+                    [scenario_id, *tags],
+                )
+            elif not remove:
                 self._insert_tags(scenario_id, tags)
         return self.tags(scenario_id)
 
@@ -324,14 +326,13 @@ class ScenarioStore:
                 or incoming_metadata != (json.loads(metadata) if metadata is not None else None)
             ):
                 report.scenario_fields_updated = True
-                self.session.execute(
-                    f"UPDATE {SCHEMA}.scenarios SET description = ?, metadata = CAST(? AS JSON) "
-                    "WHERE scenario_id = ?",
-                    [
-                        scenario.get("description"),
-                        compact_json(incoming_metadata) if incoming_metadata is not None else None,
-                        scenario_id,
-                    ],
+                metadata_text = (
+                    compact_json(incoming_metadata) if incoming_metadata is not None else None
+                )
+                self._update_scenario(
+                    scenario_id,
+                    description=("?", scenario.get("description")),
+                    metadata=("CAST(? AS JSON)", metadata_text),
                 )
             if report.changed:
                 newest = max(
@@ -343,10 +344,7 @@ class ScenarioStore:
                     ]
                 )
                 if newest != current_updated:
-                    self.session.execute(
-                        f"UPDATE {SCHEMA}.scenarios SET updated_at = ? WHERE scenario_id = ?",
-                        [newest, scenario_id],
-                    )
+                    self._update_scenario(scenario_id, updated_at=("?", newest))
         return report
 
     # -- internals -------------------------------------------------------------------------
@@ -354,7 +352,7 @@ class ScenarioStore:
         self, scenario_id: str, entities: list[Entity], report: ImportReport
     ) -> None:
         current = {(e.entity_type, e.entity_id): e for e in self.entities(scenario_id)}
-        additions = []
+        additions, updates = [], []
         for entity in entities:
             key = f"{entity.entity_type}/{entity.entity_id}"
             mine = current.get((entity.entity_type, entity.entity_id))
@@ -362,22 +360,24 @@ class ScenarioStore:
                 additions.append(entity)
                 report.added.append(key)
             elif entity.updated_at > mine.updated_at:
-                self.session.execute(
-                    f"UPDATE {SCHEMA}.scenario_entities SET entity_data = CAST(? AS JSON), updated_at = ? "
-                    "WHERE scenario_id = ? AND entity_type = ? AND entity_id = ?",
-                    [
-                        compact_json(entity.data),
-                        entity.updated_at,
-                        scenario_id,
-                        entity.entity_type,
-                        entity.entity_id,
-                    ],
-                )
+                row_id = _row_id(scenario_id, entity.entity_type, entity.entity_id)
+                updates.append((row_id, compact_json(entity.data), entity.updated_at))
                 report.updated.append(key)
             elif entity.updated_at == mine.updated_at and entity.data == mine.data:
                 report.unchanged.append(key)
             else:
                 report.kept.append(key)
+        if updates:  # the newer copies replace the stored ones, in one table rewrite
+            rows = ", ".join("(?, CAST(? AS JSON), CAST(? AS TIMESTAMP))" for _ in updates)
+            self.session.create_table_as(
+                f"{SCHEMA}.scenario_entities",
+                "SELECT e.id, e.scenario_id, e.entity_type, e.entity_id, "
+                "CASE WHEN u.id IS NULL THEN e.entity_data ELSE u.entity_data END AS entity_data, "
+                "e.created_at, coalesce(u.updated_at, e.updated_at) AS updated_at "
+                f"FROM {SCHEMA}.scenario_entities AS e LEFT JOIN (VALUES {rows}) "
+                "AS u(id, entity_data, updated_at) ON u.id = e.id",
+                [value for update in updates for value in update],
+            )
         self._insert_entities(scenario_id, additions)
 
     def _insert_entities(self, scenario_id: str, entities: Iterable[Entity]) -> None:
@@ -413,9 +413,29 @@ class ScenarioStore:
 
     def _delete_rows(self, scenario_id: str) -> None:
         for table in ("scenario_tags", "scenario_entities", "scenarios"):
-            self.session.execute(
-                f"DELETE FROM {SCHEMA}.{table} WHERE scenario_id = ?", [scenario_id]
-            )
+            self._rewrite(table, "WHERE scenario_id <> ?", [scenario_id])
+
+    # Rows change by rewriting the table (CREATE TABLE AS), not UPDATE/DELETE, which
+    # Spark's Parquet tables lack. A rewrite drops declared keys: the store enforces them.
+    def _rewrite(self, table: str, keep: str, params: list[Any]) -> None:
+        """Keep only the rows of ``table`` matching ``keep`` (a WHERE clause)."""
+        self.session.create_table_as(
+            f"{SCHEMA}.{table}", f"SELECT * FROM {SCHEMA}.{table} {keep}", params
+        )
+
+    def _update_scenario(self, scenario_id: str, **values: tuple[str, Any]) -> None:
+        """Set columns of one scenario: ``column=(SQL with one ?, value)``."""
+        columns = ("scenario_id", "name", "description", "created_at", "updated_at", "metadata")
+        select = ", ".join(
+            f"CASE WHEN scenario_id = ? THEN {values[c][0]} ELSE {c} END AS {c}"
+            if c in values
+            else c
+            for c in columns
+        )
+        params = [p for c in columns if c in values for p in (scenario_id, values[c][1])]
+        self.session.create_table_as(
+            f"{SCHEMA}.scenarios", f"SELECT {select} FROM {SCHEMA}.scenarios", params
+        )
 
 
 def _validate(document: Any) -> tuple[dict[str, Any], list[str], list[Entity]]:

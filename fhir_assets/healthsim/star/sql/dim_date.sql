@@ -15,8 +15,8 @@ bounds AS (
     FROM dates
 ),
 days AS (
-    SELECT CAST(unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS DATE) AS full_date
-    FROM bounds
+    SELECT CAST(day AS DATE) AS full_date
+    FROM (SELECT unnest(generate_series(first_day, last_day, INTERVAL 1 DAY)) AS day FROM bounds) AS series
 )
 SELECT
     CAST(strftime(full_date, '%Y%m%d') AS INTEGER) AS date_key,
@@ -24,10 +24,10 @@ SELECT
     CAST(year(full_date) AS INTEGER) AS year,
     CAST(quarter(full_date) AS INTEGER) AS quarter,
     CAST(month(full_date) AS INTEGER) AS month,
-    monthname(full_date) AS month_name,
+    strftime(full_date, '%B') AS month_name,
     CAST(day(full_date) AS INTEGER) AS day_of_month,
     CAST(isodow(full_date) AS INTEGER) AS iso_day_of_week,
-    dayname(full_date) AS day_name,
+    strftime(full_date, '%A') AS day_name,
     isodow(full_date) >= 6 AS is_weekend
 FROM days
 UNION ALL
