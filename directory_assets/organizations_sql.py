@@ -116,7 +116,7 @@ field_conflicts AS (
         min(CASE WHEN v.listing_rank = (
             SELECT min(w.listing_rank) FROM field_values AS w
             WHERE w.org_id = d.org_id AND w.field = d.field) THEN v.value END) AS chosen_value,
-        string_agg(DISTINCT v.value, ' | ' ORDER BY v.value) AS all_values,
+        array_to_string(list_sort(list_distinct(list(v.value))), ' | ') AS all_values,
         count(*) AS listings
     FROM differing AS d
     JOIN field_values AS v ON v.org_id = d.org_id AND v.field = d.field
@@ -130,7 +130,7 @@ shared_ids AS (
         source_record_id,
         'source_record_id' AS field,
         CAST(NULL AS VARCHAR) AS chosen_value,
-        string_agg(DISTINCT org_id, ' | ' ORDER BY org_id) AS all_values,
+        array_to_string(list_sort(list_distinct(list(org_id))), ' | ') AS all_values,
         count(*) AS listings
     FROM ranked
     WHERE source_record_id IS NOT NULL
