@@ -59,6 +59,18 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def uuid_shape_sql(hex_digest: str) -> str:
+    """A 32-digit hex digest (``md5(...)``) written as a UUID: 8-4-4-4-12 digits.
+
+    The key of rows a source gives no id (Synthea conditions, observations, ...).
+    """
+    h = hex_digest
+    return " || '-' || ".join(
+        f"substr({h}, {start}, {length})"
+        for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    )
+
+
 def text_sql(raw: str) -> str:
     """Trimmed text, NULL when empty."""
     return f"nullif(trim(CAST({raw} AS VARCHAR)), '')"
@@ -362,6 +374,7 @@ def field_issues_sql(*specs: str) -> str:
 #: The rules a ``.sql`` file may call as ``{{ name(arg, ...) }}``.
 TEMPLATE_FUNCTIONS: dict[str, Callable[..., str]] = {
     "text": text_sql,
+    "uuid_shape": uuid_shape_sql,
     "date": date_sql,
     "date_issue": date_issue_sql,
     "timestamp": timestamp_sql,

@@ -23,7 +23,7 @@ keyed AS (
     FROM src
 )
 SELECT
-    substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12) AS immunization_id,
+    {{ uuid_shape(h) }} AS immunization_id,
     source,
     patient_id,
     encounter_id,

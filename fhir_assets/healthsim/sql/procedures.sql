@@ -24,7 +24,7 @@ keyed AS (
     FROM src
 )
 SELECT
-    substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21, 12) AS procedure_id,
+    {{ uuid_shape(h) }} AS procedure_id,
     source, patient_id, encounter_id, code, description, start_at, stop_at, base_cost,
     reason_code, source_file, field_issues,
     CASE
