@@ -39,9 +39,9 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
         by_type = session.fetch_rows(
             "SELECT org_type, count(*) FROM directory.organizations GROUP BY 1 ORDER BY 1"
         )
-        merged, located = session.fetch_rows(
-            "SELECT count(*) FILTER (WHERE array_length(listed_as) > 1), count(latitude) "
-            "FROM directory.organizations"
+        merged, located, zip_elsewhere, coordinates_elsewhere = session.fetch_rows(
+            "SELECT count(*) FILTER (WHERE array_length(listed_as) > 1), count(latitude), "
+            "count(zip_state_issue), count(coordinate_issue) FROM directory.organizations"
         )[0]
         staged = sum(session.row_count(f"directory.stg_{name}") for name in SUBTYPES)
     context.log.info(f"{summary.row_count} organizations from {staged} staged listings")
@@ -54,6 +54,8 @@ def organizations(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
             "merged_duplicate_listings": dg.MetadataValue.int(staged - summary.row_count),
             "organizations_listed_by_several_sources": dg.MetadataValue.int(int(merged)),
             "with_coordinates": dg.MetadataValue.int(int(located)),
+            "zip_not_in_state": dg.MetadataValue.int(int(zip_elsewhere)),
+            "coordinates_flagged": dg.MetadataValue.int(int(coordinates_elsewhere)),
         },
     )
 

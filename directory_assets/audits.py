@@ -18,6 +18,7 @@ from resources.publish import (
     outcome,
     row_count_drop_audit,
     rule_audit,
+    sql_audit,
 )
 
 MAX_REJECTED_SHARE = 0.05
@@ -159,6 +160,15 @@ ORGANIZATION_AUDITS = [
         "zip_codes_five_digits", "Every ZIP code is empty or exactly 5 digits.", evaluate_zip_codes
     ),
     NO_DUPLICATE_ORGANIZATIONS,
+    sql_audit(
+        "zip_matches_state",
+        "zip_state_issue IS NOT NULL",
+        "org_id, name, state, zip_code, zip_state_issue",
+        "Warns (does not block) when an organization's ZIP does not belong to its state "
+        "(its 3-digit prefix is not one the zipcodes package lists for the state); the rows "
+        "are kept and flagged in zip_state_issue.",
+        blocking=False,
+    ),
     row_count_drop_audit(),
 ]
 

@@ -10,7 +10,7 @@ organization (the treatment-center listing wins, then NARR, RCC, RCO) whose
 from __future__ import annotations
 
 from directory_assets.normalize import geohash_sql, in_us_bounds_sql, norm_key_sql
-from resources.normalize import coordinate_issue_sql
+from resources.normalize import coordinate_issue_sql, zip_state_issue_sql
 
 
 def name_key_sql(name: str = "org_name") -> str:
@@ -190,6 +190,10 @@ SELECT
     -- kept, flagged: coordinates outside the US or far from the row's state (a Massachusetts
     -- address with Los Angeles coordinates)
     {coordinate_issue_sql("latitude", "longitude", "state_usps")} AS coordinate_issue,
+    -- kept, flagged: a ZIP whose 3-digit prefix is not one of the state's (a Massachusetts
+    -- address with ZIP 90012)
+    CASE WHEN {zip_state_issue_sql("zip5", "state_usps")} IS NOT NULL
+         THEN 'ZIP not in state [' || zip5 || ' in ' || state_usps || ']' END AS zip_state_issue,
     phone,
     website,
     email,

@@ -92,6 +92,7 @@ WARNING_ONLY_CHECKS = frozenset(
         "values_within_confidence_limits",
         "counties_cover_states",
         "tract_counties_in_geography",
+        "zip_matches_state",
         "fhir_r4_model_validation",
         "warehouse_health",
     }

@@ -407,3 +407,34 @@ def test_svi_vintages_are_recorded_and_the_newest_wins(shared_dir, landing_dir, 
     assert query(warehouse_path, "SELECT DISTINCT svi_vintage FROM reference.ref_svi_county") == [
         (2020,)
     ]
+
+
+def test_directory_zip_contradicting_its_state_is_flagged(landing_dir, materialize, warehouse_path):
+    """A Massachusetts address with ZIP 90012 (Los Angeles) was kept without a word."""
+    from tests.support.directory import GOOD_FACILITIES, facility, write_all_sources
+
+    facilities = [
+        *GOOD_FACILITIES,
+        facility("Wrong Zip Clinic", address_line1="8 Shore Rd", zip_code="90012"),
+    ]
+    write_all_sources(landing_dir, facilities)
+    selection = (
+        "key:directory/stg_treatment_centers or key:directory/stg_narr_residences or "
+        "key:directory/stg_recovery_centers or key:directory/stg_recovery_organizations or "
+        "key:directory/organizations"
+    )
+    result = materialize(selection)
+    assert result.success
+    flags = dict(query(warehouse_path, "SELECT name, zip_state_issue FROM directory.organizations"))
+    assert flags["Wrong Zip Clinic"] == "ZIP not in state [90012 in MA]"
+    assert sum(v is not None for v in flags.values()) == 1  # kept, not dropped; others clean
+    checks = {
+        e.asset_check_evaluation_data.check_name: e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    warning = checks["zip_matches_state"]
+    assert not warning.passed and warning.severity.value == "WARN"
+    assert warning.metadata["failing_rows"].value == 1
+    meta = result.asset_materializations_for_node("directory__organizations")[0].metadata
+    assert meta["zip_not_in_state"].value == 1
