@@ -13,17 +13,21 @@ organizations:
 - statistics: ``v_organization_summary`` read once.
 
 Results are the same dicts as :mod:`directory_assets.queries` returns (the tests
-compare both against an independent distance computation). Network lookups stay in the
-engine (a point read of a table sorted by org_id).
+compare both against an independent distance computation). Display columns are kept as
+Arrow tables (compact strings, no Python object per value) and turned into dicts only for
+the rows a query returns; the search itself works on NumPy arrays of coordinates, type
+codes and org_id ranks. The network is held in memory up to ``MAX_NETWORK_ROWS``
+relationships; beyond, lookups stay in the engine (a point read of a table sorted by org_id).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from directory_assets.normalize import EARTH_RADIUS_MILES
 from resources.warehouse import WarehouseSession
@@ -45,73 +49,90 @@ NETWORK_COLUMNS = (
 
 @dataclasses.dataclass
 class DirectoryIndex:
-    located: dict[str, np.ndarray]  # organizations with coordinates, sorted by latitude
+    located: pa.Table  # organizations with coordinates, sorted by latitude then org_id
     lat: np.ndarray
     lon: np.ndarray
-    org_ids: np.ndarray
-    types: np.ndarray
-    treatment: dict[str, np.ndarray]  # treatment centers sorted by state, name, org_id
+    org_ranks: np.ndarray  # each located row's place in org_id order (distance ties)
+    types: np.ndarray  # each located row's organization type as a code of type_names
+    type_names: tuple[str, ...]
+    treatment: pa.Table  # treatment centers sorted by state, name, org_id
     state_slices: dict[str, tuple[int, int]]
     flags: dict[str, np.ndarray]
     stats: list[dict[str, Any]]
     network_keys: np.ndarray | None = None  # org_id per relationship, sorted
-    network: dict[str, np.ndarray] | None = None
+    network: pa.Table | None = None
     serves_availability: bool = True  # False: loaded without the treatment-center copy
 
     #: Relationships loaded into memory at most (beyond: network lookups use the engine).
     MAX_NETWORK_ROWS: ClassVar[int] = 5_000_000
 
     @classmethod
-    def load(cls, session: WarehouseSession, service_availability: bool = True) -> DirectoryIndex:
-        """Load from the directory tables; ``service_availability=False`` leaves out the
-        second copy of the treatment centers that only that query uses (at x100 about half
-        of the memory; the API does not serve that query)."""
+    def load(
+        cls,
+        session: WarehouseSession,
+        service_availability: bool = True,
+        extra_columns: Mapping[str, str] | None = None,
+    ) -> DirectoryIndex:
+        """Load from the directory tables.
+
+        ``service_availability=False`` leaves out the second copy of the treatment centers
+        that only that query uses (the API does not serve it); ``extra_columns`` adds SQL
+        expressions (name -> expression over ``directory.organizations``) to the rows that
+        radius searches return.
+        """
         columns = ", ".join(DISPLAY_COLUMNS)
-        located = session.fetch_df(
-            f"SELECT {columns} FROM directory.organizations WHERE latitude IS NOT NULL "
+        extras = "".join(f", {sql} AS {name}" for name, sql in (extra_columns or {}).items())
+        located = session.fetch_arrow(
+            f"SELECT {columns}{extras} FROM directory.organizations WHERE latitude IS NOT NULL "
             "ORDER BY latitude, org_id"
         )
-        treatment = session.fetch_df(
+        treatment = session.fetch_arrow(
             f"SELECT {columns}, level_of_care, {', '.join(FLAG_COLUMNS)} "
             "FROM directory.organizations WHERE org_type = 'treatment_center' "
             + ("" if service_availability else "AND false ")
             + "ORDER BY state, name, org_id"
         )
-        states = treatment["state"].to_numpy()
+        states = np.asarray(treatment.column("state").to_pylist(), dtype=object)
         slices: dict[str, tuple[int, int]] = {}
         if len(states):
             change = np.flatnonzero(states[1:] != states[:-1]) + 1
             starts = np.concatenate(([0], change))
             ends = np.concatenate((change, [len(states)]))
             slices = {str(states[s]): (int(s), int(e)) for s, e in zip(starts, ends, strict=True)}
-        flags = {c: treatment[c].fillna(False).to_numpy(dtype=bool) for c in FLAG_COLUMNS}
+        flags = {c: _bools(treatment.column(c)) for c in FLAG_COLUMNS}
+        levels = np.asarray(treatment.column("level_of_care").to_pylist(), dtype=object)
         for level in LEVELS:
-            flags[f"level_of_care = '{level}'"] = (treatment["level_of_care"] == level).to_numpy()
+            flags[f"level_of_care = '{level}'"] = levels == level
         from directory_assets.queries import directory_stats
 
         network_keys = network = None
         table = "directory.network_relationships"
         if session.table_exists(table) and session.row_count(table) <= cls.MAX_NETWORK_ROWS:
-            frame = session.fetch_df(
+            network = session.fetch_arrow(
                 "SELECT org_id AS key, neighbour_rank, related_org_id AS org_id, related_name AS name, "
                 "related_org_type AS org_type, related_city AS city, related_state AS state, "
                 "distance_miles, strength "
                 "FROM directory.network_relationships ORDER BY key, neighbour_rank"
             )
-            network_keys = frame["key"].to_numpy(dtype=object)
-            network = _columns(frame, NETWORK_COLUMNS)
+            network_keys = network.column("key").to_numpy(zero_copy_only=False)
+            network = network.select(list(NETWORK_COLUMNS))
+        type_codes = located.column("org_type").dictionary_encode().combine_chunks()
+        org_ids = located.column("org_id").to_numpy(zero_copy_only=False)
+        org_ranks = np.empty(len(org_ids), dtype=np.int64)
+        org_ranks[np.argsort(org_ids, kind="stable")] = np.arange(len(org_ids))
         return cls(
-            located=_columns(located),
-            lat=located["latitude"].to_numpy(dtype=float),
-            lon=located["longitude"].to_numpy(dtype=float),
-            org_ids=located["org_id"].to_numpy(dtype=object),
-            types=located["org_type"].to_numpy(dtype=object),
-            treatment=_columns(treatment),
+            located=located.combine_chunks(),
+            lat=located.column("latitude").to_numpy().astype(float),
+            lon=located.column("longitude").to_numpy().astype(float),
+            org_ranks=org_ranks,
+            types=type_codes.indices.to_numpy(zero_copy_only=False),
+            type_names=tuple(type_codes.dictionary.to_pylist()),
+            treatment=treatment.combine_chunks(),
             state_slices=slices,
             flags=flags,
             stats=directory_stats(session),
             network_keys=network_keys,
-            network=network,
+            network=None if network is None else network.combine_chunks(),
             serves_availability=service_availability,
         )
 
@@ -130,7 +151,9 @@ class DirectoryIndex:
         lons = self.lon[start:stop]
         candidates = np.flatnonzero((lons >= lon_min) & (lons <= lon_max)) + start
         if org_type is not None:
-            candidates = candidates[self.types[candidates] == org_type]
+            if org_type not in self.type_names:
+                return []
+            candidates = candidates[self.types[candidates] == self.type_names.index(org_type)]
         if not len(candidates):
             return []
         distances = haversine_miles(lat, lon, self.lat[candidates], self.lon[candidates])
@@ -143,7 +166,7 @@ class DirectoryIndex:
             kth = np.partition(distances, limit - 1)[limit - 1]
             keep = distances <= kth
             candidates, distances = candidates[keep], distances[keep]
-        order = np.lexsort((self.org_ids[candidates], distances))[:limit]
+        order = np.lexsort((self.org_ranks[candidates], distances))[:limit]
         rows = _rows(self.located, candidates[order])
         for row, distance in zip(rows, distances[order], strict=True):
             row["distance_miles"] = round(float(distance), 3)
@@ -171,20 +194,14 @@ class DirectoryIndex:
         return len(matches), rows
 
 
-def _columns(
-    frame: pd.DataFrame, names: tuple[str, ...] = DISPLAY_COLUMNS
-) -> dict[str, np.ndarray]:
-    """Columns as object arrays of plain Python values (None for NULL)."""
-    out = {}
-    for column in names:
-        values = frame[column].astype(object)
-        out[column] = values.where(values.notna(), None).to_numpy(dtype=object)
-    return out
+def _bools(column: pa.ChunkedArray) -> np.ndarray:
+    """A boolean column as a NumPy mask, NULL as False."""
+    return column.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _rows(columns: dict[str, np.ndarray], indexes: np.ndarray) -> list[dict[str, Any]]:
-    taken = {name: values[indexes].tolist() for name, values in columns.items()}
-    return [dict(zip(taken, values, strict=True)) for values in zip(*taken.values(), strict=True)]
+def _rows(table: pa.Table, indexes: np.ndarray) -> list[dict[str, Any]]:
+    """The rows at ``indexes`` as dicts of plain Python values (None for NULL)."""
+    return table.take(np.asarray(indexes, dtype=np.int64)).to_pylist()
 
 
 def haversine_miles(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
 from pydantic import Field
 
 from resources.duckdb_settings import DuckDBSettings, format_size
@@ -106,6 +107,10 @@ class WarehouseSession:
     def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
         """A small result as a DataFrame (previews, reports); never for bulk data."""
         raise NotImplementedError
+
+    def fetch_arrow(self, sql: str, params: SqlParams = None) -> pa.Table:
+        """A result as an Arrow table: compact columns for in-memory indexes of services."""
+        return pa.Table.from_pandas(self.fetch_df(sql, params), preserve_index=False)
 
     def table_exists(self, table: str) -> bool:
         raise NotImplementedError
@@ -318,6 +323,9 @@ class DuckDBSession(WarehouseSession):
 
     def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
         return self.connection.execute(sql, params).df()
+
+    def fetch_arrow(self, sql: str, params: SqlParams = None) -> pa.Table:
+        return self.connection.sql(sql, params=params).to_arrow_table()
 
     def table_exists(self, table: str) -> bool:
         schema, _, name = table.rpartition(".")

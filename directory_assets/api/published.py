@@ -95,13 +95,11 @@ class Published:
         started = time.monotonic()
         database = snapshot.open_database(manifest)
         session = DuckDBSession(database.cursor())
-        index = DirectoryIndex.load(session, service_availability=False)
-        extra = session.fetch_df(
-            f"SELECT {_SERVICES_SQL} AS services, {_PAYMENTS_SQL} AS payments "
-            "FROM directory.organizations WHERE latitude IS NOT NULL ORDER BY latitude, org_id"
+        index = DirectoryIndex.load(
+            session,
+            service_availability=False,
+            extra_columns={"services": _SERVICES_SQL, "payments": _PAYMENTS_SQL},
         )
-        index.located["services"] = extra["services"].to_numpy(dtype=object)
-        index.located["payments"] = extra["payments"].to_numpy(dtype=object)
         statistics: dict[str, Any] = {
             "tables": manifest.tables,
             "organizations_by_state_and_type": queries.directory_stats(session),
