@@ -15,9 +15,11 @@ starts ``narr-platform serve`` (uvicorn, one worker) on a free port, and drives 
   real name and its city, a third of them with a typo, a third as prefixes),
   ``organization`` (random org_ids, with 10 network neighbours);
 
-first on a quiet pipeline, then again while another process re-materializes the
-directory (``organizations`` then ``search_index``, which publishes a new snapshot that the
-server swaps to under load) in a loop. Errors are non-200 answers or failed connections;
+first on a quiet pipeline, then again while ``dagster asset materialize`` re-materializes
+the directory (``organizations`` then ``search_index``, which publishes a new snapshot that
+the server swaps to under load) in a loop, as a user's run does: on the code location's
+platform executor, at its ``PLATFORM_RUN_NICENESS`` (set it to 0 in the environment to
+measure runs at the server's priority). Errors are non-200 answers or failed connections;
 lock failures are materialization runs that failed on the warehouse lock plus API errors
 that mention a lock. Goals (2 cores, default scale): nearby >= 1,000 requests/s with p95
 <= 20 ms, search p95 <= 20 ms, 0 errors and 0 lock failures during the materialization;
@@ -150,34 +152,20 @@ def synthesize(source: Path, work: Path, factor: int) -> None:
     )
 
 
-def materialize_worker(work: Path) -> None:
-    """Run in a child process: organizations then search_index, on the warehouse file."""
-    import dagster as dg
-
-    import directory_assets.definitions as directory
-    from resources import DuckDBWarehouse, LandingZone
-
-    defs = dg.Definitions.merge(
-        directory.defs,
-        dg.Definitions(
-            resources={
-                "warehouse": DuckDBWarehouse(database_path=str(work / "warehouse.duckdb")),
-                "landing": LandingZone(root=str(work / "landing")),
-            }
-        ),
-    )
-    job = defs.resolve_implicit_global_asset_job_def()
-    keys = [dg.AssetKey(["directory", "organizations"]), dg.AssetKey(["directory", "search_index"])]
-    result = job.execute_in_process(
-        asset_selection=keys, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
-    errors = [
-        str(e.event_specific_data.error.message)
-        for e in result.all_events
-        if e.event_type == dg.DagsterEventType.STEP_FAILURE
-    ]
-    print(json.dumps({"success": result.success, "errors": errors}), flush=True)
-    sys.exit(0 if result.success else 1)
+def materialize_command(work: Path) -> tuple[list[str], dict[str, str]]:
+    """``organizations`` then ``search_index`` as a user's run: ``dagster asset materialize``
+    on the code location (the platform executor, its run niceness), on the work's files."""
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {
+        **os.environ,
+        "DUCKDB_DATABASE_PATH": str(work / "warehouse.duckdb"),
+        "PLATFORM_LANDING_DIR": str(work / "landing"),
+        "DAGSTER_HOME": str(work / "dagster_home"),
+    }
+    (work / "dagster_home").mkdir(exist_ok=True)
+    command = [str(dagster), "asset", "materialize", "-m", "narr_platform.definitions",
+               "--select", "directory/organizations,directory/search_index"]  # fmt: skip
+    return command, env
 
 
 @dataclass
@@ -191,12 +179,8 @@ class Materializations:
     def loop(self) -> None:
         while not self.stop.is_set():
             started = time.monotonic()
-            proc = subprocess.run(
-                [sys.executable, __file__, "--materialize-worker", str(self.work)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            command, env = materialize_command(self.work)
+            proc = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             self.runs += 1
             self.seconds.append(time.monotonic() - started)
             if proc.returncode != 0:
@@ -461,11 +445,7 @@ def main() -> None:
         action="store_true",
         help="for scales other than 1, multiply the x1 snapshot instead of running the pipeline",
     )
-    parser.add_argument("--materialize-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.materialize_worker:
-        materialize_worker(args.materialize_worker)
-        return
     print(f"load average at start: {os.getloadavg()}, cores: {os.cpu_count()}")
     for scale in (float(s) for s in args.scales.split(",")):
         run_scale(args, scale)

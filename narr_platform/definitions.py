@@ -16,7 +16,7 @@ from resources import build_resources, current_deployment
 from resources.assets import with_engine_kinds
 from resources.automation import automation_sensor, with_downstream_automation
 from resources.columns import load_catalog, with_column_schemas
-from resources.platform_executor import platform_executor
+from resources.platform_executor import platform_executor, run_niceness
 from schedules.landing_sensors import landing_sensor_definitions, merge_landing_sources
 
 DOMAIN_DEFINITIONS = (
@@ -60,6 +60,7 @@ LANDING_DOMAINS = (
 @dg.definitions
 def defs() -> dg.Definitions:
     deployment = current_deployment()
+    run_niceness()  # a malformed PLATFORM_RUN_NICENESS fails here, at load, not in a run
     landing_sources = merge_landing_sources(m.LANDING_SOURCES for m in LANDING_DOMAINS)
     readers = dg.AssetSelection.assets()
     for selection in landing_sources.values():
