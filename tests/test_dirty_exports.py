@@ -438,3 +438,51 @@ def test_directory_zip_contradicting_its_state_is_flagged(landing_dir, materiali
     assert warning.metadata["failing_rows"].value == 1
     meta = result.asset_materializations_for_node("directory__organizations")[0].metadata
     assert meta["zip_not_in_state"].value == 1
+
+
+def test_unusable_stop_dates_are_quarantined_with_file_and_line(
+    export, materialize, warehouse_path
+):
+    """A present but unusable STOP became a silent NULL; an empty STOP is a legit NULL."""
+    _, conditions = dirty.read_rows(export / "conditions.csv")
+    resolved = next(i for i, row in enumerate(conditions) if row["STOP"])
+    dirty.corrupt_values(export / "conditions.csv", {resolved: {"STOP": "someday"}})
+    dirty.corrupt_values(export / "medications.csv", {2: {"STOP": "13/45/2020"}})
+    # A malformed line right after the header: the lines of the rows below it shift by one.
+    lines = (export / "conditions.csv").read_text().splitlines(keepends=True)
+    (export / "conditions.csv").write_text("".join([lines[0], "short,row\n", *lines[1:]]))
+    selection = " or ".join(
+        f"key:healthsim/{e}" for e in ("patients", "encounters", "conditions", "medications")
+    )
+    assert materialize(selection).success
+    reasons = {
+        entity: [
+            r
+            for (r,) in query(
+                warehouse_path, f"SELECT reject_reason FROM healthsim.{entity}_rejected"
+            )
+            if r.startswith("STOP")
+        ]
+        for entity in ("conditions", "medications")
+    }
+    assert reasons == {
+        "conditions": [f"STOP not a date: someday (conditions.csv line {resolved + 3})"],
+        "medications": ["STOP impossible date: 13/45/2020 (medications.csv line 4)"],
+    }
+    (line,) = query(
+        warehouse_path,
+        "SELECT source_line FROM healthsim.conditions_rejected WHERE reject_reason LIKE 'STOP%'",
+    )[0]
+    assert line == resolved + 3
+    for entity in ("conditions", "medications"):
+        loaded, rejected = query(
+            warehouse_path,
+            f"SELECT (SELECT count(*) FROM healthsim.{entity}), "
+            f"(SELECT count(*) FROM healthsim.{entity}_rejected)",
+        )[0]
+        assert loaded + rejected == dirty.data_rows(export / f"{entity}.csv"), entity
+    # Empty STOP stays a legitimate NULL: those rows load.
+    (open_medications,) = query(
+        warehouse_path, "SELECT count(*) FROM healthsim.medications WHERE stop_at IS NULL"
+    )[0]
+    assert open_medications > 0

@@ -93,8 +93,11 @@ def test_bad_rows_are_quarantined_with_reason(
     with encounters.open("a") as handle:
         handle.write(",".join(line) + "\n")
     assert materialize("key:healthsim/patients or key:healthsim/encounters").success
-    rejected = query(warehouse_path, "SELECT reject_reason FROM healthsim.encounters_rejected")
-    assert rejected == [("Id is not a UUID",)]
+    rejected = query(
+        warehouse_path, "SELECT reject_reason, source_line FROM healthsim.encounters_rejected"
+    )
+    line = len(encounters.read_text().splitlines())  # the appended row is the last line
+    assert rejected == [(f"Id is not a UUID (encounters.csv line {line})", line)]
 
 
 def test_unreadable_file_fails_naming_it(sample_sources, materialize, landing_dir, warehouse_path):

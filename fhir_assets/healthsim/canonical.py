@@ -247,33 +247,61 @@ def build_canonical_asset(entity: CanonicalEntity) -> dg.AssetsDefinition:
 def quarantine_sql(session: WarehouseSession, entity: str, read: SyntheaRead) -> str:
     """The rejected rows of ``parsed_<entity>`` plus the file's malformed CSV rows.
 
-    A malformed row (too few or too many fields) has no typed values: its columns are NULL
+    Every quarantined row carries its file (``source_file``) and physical line
+    (``source_line``), and its reason names them: ``STOP not a date: someday
+    (conditions.csv line 7)``. A well-formed row's line is its ordinal among the file's
+    well-formed rows (``source_row``) shifted past the header and the malformed lines before
+    it (one line per row: a quoted line break or a blank line before it shifts it). A
+    malformed row (too few or too many fields) has no typed values: its columns are NULL
     but the file, and the reason names the line, the error and the raw record.
     """
     parsed = f"parsed_{entity}"
-    columns = session.columns(parsed)
+    columns = [(n, t) for n, t in session.columns(parsed) if n != "reject_reason"]
+    malformed = malformed_rows_sql(session, read)
+    file_name = "regexp_extract(replace(r.source_file, '\\', '/'), '[^/]+$', 0)"
+    rejected_parts = [f"r.{name}" for name, _ in columns] + [
+        f"r.reject_reason || ' (' || {file_name} || ' line ' "
+        "|| CAST(l.source_line AS VARCHAR) || ')' AS reject_reason",
+        "l.source_line",
+    ]
     malformed_parts = []
     for name, dtype in columns:
         if name == "source_file":
             malformed_parts.append("m.source_file AS source_file")
-        elif name == "reject_reason":
-            malformed_parts.append(
-                "'malformed CSV row at line ' || coalesce(CAST(m.source_line AS VARCHAR), '?') "
-                "|| ': ' "
-                "|| m.error || ' [' || coalesce(m.raw_record, '') || ']' AS reject_reason"
-            )
         elif name == "source":
             malformed_parts.append(
                 "regexp_extract(replace(m.source_file, '\\', '/'), '([^/]+)/[^/]+$', 1) AS source"
             )
         else:
             malformed_parts.append(f"CAST(NULL AS {dtype}) AS {name}")
-    names = ", ".join(name for name, _ in columns)
-    return (
-        f"SELECT {names} FROM {parsed} WHERE reject_reason IS NOT NULL\n"
-        f"UNION ALL\nSELECT {', '.join(malformed_parts)} "
-        f"FROM ({malformed_rows_sql(session, read)}) AS m"
-    )
+    malformed_parts += [
+        "'malformed CSV row at line ' || coalesce(CAST(m.source_line AS VARCHAR), '?') "
+        "|| ': ' || m.error || ' [' || coalesce(m.raw_record, '') || ']' AS reject_reason",
+        "m.source_line AS source_line",
+    ]
+    return f"""
+WITH rejected AS (SELECT * FROM {parsed} WHERE reject_reason IS NOT NULL),
+malformed_lines AS (
+    SELECT source_file, source_line,
+        row_number() OVER (PARTITION BY source_file ORDER BY source_line) AS ordinal
+    FROM ({malformed}) AS m0
+    WHERE source_line IS NOT NULL
+),
+located AS (
+    -- the k-th well-formed row is on line 1 (header) + k + the malformed lines before it
+    SELECT r.source_file, r.source_row, r.source_row + 1 + count(b.source_line) AS source_line
+    FROM rejected AS r
+    LEFT JOIN malformed_lines AS b
+        ON b.source_file = r.source_file AND b.source_line - 1 - b.ordinal < r.source_row
+    GROUP BY r.source_file, r.source_row
+)
+SELECT {", ".join(rejected_parts)}
+FROM rejected AS r
+JOIN located AS l ON l.source_file = r.source_file AND l.source_row = r.source_row
+UNION ALL
+SELECT {", ".join(malformed_parts)}
+FROM ({malformed}) AS m
+"""
 
 
 CANONICAL_ASSETS = [build_canonical_asset(e) for e in ENTITIES]

@@ -5,7 +5,7 @@
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
-        source_file,
+        source_file, source_row,
         lower(trim(PATIENT)) AS patient_id,
         nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
         nullif(trim(CODE), '') AS code,
@@ -19,7 +19,9 @@ WITH src AS (
         {{ date(START) }} AS onset_date,
         {{ date(STOP) }} AS resolved_date,
         START AS start_raw,
-        {{ field_issues(STOP date) }} AS field_issues
+        STOP AS stop_raw,
+        {{ date_issue(STOP) }} AS stop_issue,
+        CAST(NULL AS VARCHAR) AS field_issues
     FROM landing_allergies
 ),
 keyed AS (
@@ -44,7 +46,7 @@ SELECT
     severity,
     onset_date,
     resolved_date,
-    source_file,
+    source_file, source_row,
     field_issues,
     CASE
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
@@ -53,6 +55,7 @@ SELECT
         WHEN ke.known_encounter IS NULL THEN 'ENCOUNTER is not a loaded encounter (missing or rejected): ' || encounter_id
         WHEN code IS NULL THEN 'CODE is empty'
         WHEN onset_date IS NULL THEN 'START is not a date: ' || coalesce(start_raw, '(empty)')
+        WHEN stop_issue IS NOT NULL THEN 'STOP ' || stop_issue || ': ' || stop_raw
     END AS reject_reason
 FROM keyed
 LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp ON kp.known_patient = keyed.patient_id

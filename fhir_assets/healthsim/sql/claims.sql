@@ -32,7 +32,7 @@ typed AS (
             + coalesce({{ number(s.OUTSTANDINGP, DECIMAL(18, 2)) }}, 0) AS DECIMAL(18, 2)) AS outstanding_amount,
         CAST(round(e.total_claim_cost * 100) AS BIGINT) AS encounter_cents,
         e.encounter_id AS known_encounter,
-        s.source_file,
+        s.source_file, s.source_row,
         s.SERVICEDATE AS service_raw,
         {{ field_issues(s.OUTSTANDING1 number, s.OUTSTANDING2 number, s.OUTSTANDINGP number) }} AS field_issues,
         kp.known_patient,
@@ -63,7 +63,7 @@ SELECT
     claim_amount,
     CAST(claim_amount - outstanding_amount AS DECIMAL(18, 2)) AS paid_amount,
     outstanding_amount,
-    source_file,
+    source_file, source_row,
     field_issues,
     CASE
         WHEN claim_id IS NULL OR NOT regexp_matches(claim_id, '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')

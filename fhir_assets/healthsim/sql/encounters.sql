@@ -27,14 +27,16 @@ typed AS (
         coalesce({{ number(PAYER_COVERAGE, DECIMAL(18, 2)) }}, 0) AS payer_coverage,
         nullif(trim(REASONCODE), '') AS reason_code,
         nullif(trim(REASONDESCRIPTION), '') AS reason_description,
-        source_file,
+        source_file, source_row,
         START AS start_raw,
-        {{ field_issues(STOP timestamp, BASE_ENCOUNTER_COST number, TOTAL_CLAIM_COST number, PAYER_COVERAGE number) }} AS field_issues,
+        STOP AS stop_raw,
+        {{ timestamp_issue(STOP) }} AS stop_issue,
+        {{ field_issues(BASE_ENCOUNTER_COST number, TOTAL_CLAIM_COST number, PAYER_COVERAGE number) }} AS field_issues,
         row_number() OVER (PARTITION BY encounter_id ORDER BY source_file) AS copy_number
     FROM src
 )
 SELECT
-    * EXCLUDE (start_raw, copy_number, known_patient),
+    * EXCLUDE (start_raw, stop_raw, stop_issue, copy_number, known_patient),
     CASE
         WHEN encounter_id IS NULL OR NOT regexp_matches(encounter_id, '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
             THEN 'Id is not a UUID'
@@ -42,6 +44,7 @@ SELECT
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
         WHEN known_patient IS NULL THEN 'PATIENT is not a loaded patient (missing or rejected): ' || patient_id
         WHEN start_at IS NULL THEN 'START is not a timestamp: ' || coalesce(start_raw, '(empty)')
+        WHEN stop_issue IS NOT NULL THEN 'STOP ' || stop_issue || ': ' || stop_raw
         WHEN encounter_class NOT IN ('wellness', 'ambulatory', 'outpatient', 'emergency', 'inpatient',
             'urgentcare', 'home', 'hospice', 'snf', 'virtual')
             THEN 'unknown ENCOUNTERCLASS: ' || coalesce(encounter_class, '(empty)')

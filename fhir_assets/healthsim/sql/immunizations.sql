@@ -4,7 +4,7 @@
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
-        source_file,
+        source_file, source_row,
         lower(trim(PATIENT)) AS patient_id,
         nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
         nullif(trim(CODE), '') AS code,
@@ -31,7 +31,7 @@ SELECT
     description,
     administered_at,
     base_cost,
-    source_file,
+    source_file, source_row,
     field_issues,
     CASE
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'

@@ -3,7 +3,7 @@
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
-        source_file,
+        source_file, source_row,
         lower(trim(PATIENT)) AS patient_id,
         nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
         nullif(lower(trim(PAYER)), '') AS payer_id,
@@ -17,7 +17,9 @@ WITH src AS (
         {{ number(TOTALCOST, DECIMAL(18, 2)) }} AS total_cost,
         nullif(trim(REASONCODE), '') AS reason_code,
         START AS start_raw,
-        {{ field_issues(STOP timestamp, BASE_COST number, PAYER_COVERAGE number, DISPENSES number, TOTALCOST number) }} AS field_issues
+        STOP AS stop_raw,
+        {{ timestamp_issue(STOP) }} AS stop_issue,
+        {{ field_issues(BASE_COST number, PAYER_COVERAGE number, DISPENSES number, TOTALCOST number) }} AS field_issues
     FROM landing_medications
 ),
 keyed AS (
@@ -30,7 +32,7 @@ keyed AS (
 SELECT
     {{ uuid_shape(h) }} AS medication_id,
     source, patient_id, encounter_id, payer_id, code, description, start_at, stop_at,
-    base_cost, payer_coverage, dispenses, total_cost, reason_code, source_file, field_issues,
+    base_cost, payer_coverage, dispenses, total_cost, reason_code, source_file, source_row, field_issues,
     CASE
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'
         WHEN kp.known_patient IS NULL THEN 'PATIENT is not a loaded patient (missing or rejected): ' || patient_id
@@ -38,6 +40,7 @@ SELECT
         WHEN ke.known_encounter IS NULL THEN 'ENCOUNTER is not a loaded encounter (missing or rejected): ' || encounter_id
         WHEN code IS NULL THEN 'CODE is empty'
         WHEN start_at IS NULL THEN 'START is not a timestamp: ' || coalesce(start_raw, '(empty)')
+        WHEN stop_issue IS NOT NULL THEN 'STOP ' || stop_issue || ': ' || stop_raw
     END AS reject_reason
 FROM keyed
 LEFT JOIN (SELECT patient_id AS known_patient FROM healthsim.patients) AS kp ON kp.known_patient = keyed.patient_id

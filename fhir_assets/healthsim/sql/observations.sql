@@ -6,7 +6,7 @@
 WITH src AS (
     SELECT
         regexp_extract(replace(source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
-        source_file,
+        source_file, source_row,
         lower(trim(PATIENT)) AS patient_id,
         nullif(lower(trim(ENCOUNTER)), '') AS encounter_id,
         nullif(lower(trim(CATEGORY)), '') AS category,
@@ -40,7 +40,7 @@ SELECT
     CASE WHEN value_type = 'numeric' THEN NULL ELSE value_text END AS value_text,
     units,
     observed_at,
-    source_file,
+    source_file, source_row,
     CAST(NULL AS VARCHAR) AS field_issues,
     CASE
         WHEN patient_id IS NULL OR patient_id = '' THEN 'PATIENT is empty'

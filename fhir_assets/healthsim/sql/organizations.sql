@@ -21,7 +21,7 @@ typed AS (
         {{ number(LAT) }} AS latitude,
         {{ number(LON) }} AS longitude,
         {{ field_issues(ZIP zip, LAT number, LON number) }} AS field_issues_raw,
-        source_file,
+        source_file, source_row,
         row_number() OVER (PARTITION BY organization_id ORDER BY source_file) AS copy_number
     FROM src
 )

@@ -18,7 +18,7 @@ typed AS (
         {{ state_usps(STATE_HEADQUARTERED) }} AS state_usps,
         {{ zip5(ZIP) }} AS zip_code,
         nullif(trim(PHONE), '') AS phone,
-        source_file,
+        source_file, source_row,
         {{ field_issues(ZIP zip) }} AS field_issues,
         row_number() OVER (PARTITION BY payer_id ORDER BY source_file) AS copy_number
     FROM src

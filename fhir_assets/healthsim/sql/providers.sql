@@ -22,7 +22,7 @@ typed AS (
         {{ zip5(ZIP) }} AS zip_code,
         {{ number(LAT) }} AS latitude,
         {{ number(LON) }} AS longitude,
-        source_file,
+        source_file, source_row,
         {{ field_issues(ZIP zip, LAT number, LON number) }} AS field_issues,
         row_number() OVER (PARTITION BY provider_id ORDER BY source_file) AS copy_number
     FROM src
