@@ -8,8 +8,9 @@ from reference_assets.layouts import (
     ADI_SOURCE,
     REFERENCE,
     reading,
+    record_refusals,
+    screen_headers,
     source_files,
-    validate_headers,
     vintage_sql,
     zero_pad,
 )
@@ -77,8 +78,10 @@ WHERE adi_vintage IS NOT DISTINCT FROM newest_vintage
 def ref_adi_blockgroup(
     context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone
 ) -> dg.MaterializeResult:
-    files = source_files(landing.folder(ADI_SOURCE), landing.files(ADI_SOURCE, "*.csv"), "ADI")
-    validate_headers(files, list(ADI_SCHEMA))
+    landed = source_files(landing.folder(ADI_SOURCE), landing.files(ADI_SOURCE, "*.csv"), "ADI")
+    files, refused = screen_headers("ADI", landed, list(ADI_SCHEMA))
+    with warehouse.session() as session:
+        refusals = record_refusals(context, session, "ADI", files, refused)
     context.log.info(f"Loading {ADI_TABLE} from {len(files)} ADI file(s)")
     with warehouse.session() as session, reading("ADI", files):
         session.register_file_view(
@@ -100,5 +103,6 @@ def ref_adi_blockgroup(
             **source_files_metadata(files),
             "ranked_blockgroups": int(codes.pop("ranked", 0)),
             "suppressed_blockgroups": dg.MetadataValue.json({k: int(v) for k, v in codes.items()}),
+            **refusals,
         },
     )

@@ -1,22 +1,25 @@
 """Source layouts of the reference files and the header check run before anything loads.
 
 A landed file is loaded with an explicit, positional schema, so its header must be exactly
-the expected columns in the expected order. :func:`validate_headers` reads only the first
-line of each file (byte-order mark stripped) and refuses the whole load, naming the
-missing, unexpected or reordered columns, before the engine reads a single row.
+the expected columns in the expected order. :func:`screen_headers` reads only the first
+line of each file (byte-order mark stripped) and refuses a file whose header differs,
+naming the missing, unexpected or reordered columns, before the engine reads a single row;
+the refused files are listed in ``reference.rejected_files`` and the others load.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from reference_assets.svi_layout import SVI_2022_SCHEMA
 from resources.assets import WarehouseAssets
+from resources.contracts import RefusedFile, record_rejected_files
+from resources.warehouse import WarehouseSession
 
 #: The reference domain's asset decorator (group, owners, warehouse pool, kinds).
 # The reference domain owns its tables (the platform team owns operations).
@@ -86,10 +89,6 @@ def zero_pad(column: str, width: int) -> str:
     return f"CASE WHEN length({value}) < {width} THEN lpad({value}, {width}, '0') ELSE {value} END"
 
 
-class HeaderMismatch(dg.Failure):
-    """A landed file whose header is not the expected layout; nothing was loaded."""
-
-
 def read_header(path: Path) -> list[str]:
     """The column names on the first line of a CSV file, byte-order mark removed."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -120,26 +119,57 @@ def header_problems(found: Sequence[str], expected: Sequence[str]) -> list[str]:
     return problems
 
 
-def validate_headers(
-    files: Mapping[Path, Sequence[str]] | Sequence[Path], expected: Sequence[str] | None = None
-) -> None:
-    """Refuse the load when any file's header differs from its expected layout.
+#: Where every reference file refused by its layout is listed (with reason and time).
+REJECTED_FILES = "reference.rejected_files"
 
-    ``files`` maps each file to its expected columns, or is a list of files that all share
-    ``expected``. Raises :class:`HeaderMismatch` naming every bad file and its problems.
+
+def screen_headers(
+    source: str, files: Sequence[Path], expected: Sequence[str]
+) -> tuple[list[Path], list[RefusedFile]]:
+    """Split ``files`` into those whose header is exactly ``expected`` and the refused ones.
+
+    A refused file names its missing, unexpected or reordered columns and the columns found;
+    the asset lists it in :data:`REJECTED_FILES` and loads the others.
     """
-    layout = files if isinstance(files, Mapping) else dict.fromkeys(files, expected or ())
-    errors = []
-    for path, columns in layout.items():
-        problems = header_problems(read_header(path), list(columns))
-        if problems:
-            errors.append(f"{path}: {'; '.join(problems)}")
-    if errors:
-        raise HeaderMismatch(
-            description="Refused to load: header does not match the expected layout "
-            "(nothing was loaded).\n" + "\n".join(errors),
-            metadata={"bad_files": len(errors)},
+    accepted: list[Path] = []
+    refused: list[RefusedFile] = []
+    for path in files:
+        found = read_header(path)
+        problems = header_problems(found, list(expected))
+        if not problems:
+            accepted.append(path)
+            continue
+        missing = tuple(c for c in expected if c not in found)
+        reason = f"header does not match the {source} layout: {'; '.join(problems)}"
+        refused.append(RefusedFile(source, path, reason, missing, tuple(found)))
+    return accepted, refused
+
+
+def record_refusals(
+    context: dg.AssetExecutionContext,
+    session: WarehouseSession,
+    source: str,
+    accepted: Sequence[Path],
+    refused: Sequence[RefusedFile],
+) -> dict[str, dg.MetadataValue]:
+    """List ``refused`` in :data:`REJECTED_FILES`; fail when no file of ``source`` is left.
+
+    Returns the materialization metadata naming the refused files.
+    """
+    record_rejected_files(session, REJECTED_FILES, source, refused)
+    for refusal in refused:
+        context.log.warning(f"Refused {refusal.path}: {refusal.message}")
+    if not accepted:
+        raise dg.Failure(
+            description=f"Every {source} file was refused (nothing was loaded; the published "
+            f"table keeps its rows; see {REJECTED_FILES}):\n"
+            + "\n".join(f"{r.path}: {r.reason}" for r in refused),
+            metadata={"refused_files": dg.MetadataValue.json([str(r.path) for r in refused])},
         )
+    return {
+        "refused_files": dg.MetadataValue.json([r.message for r in refused]),
+        "refused_file_count": dg.MetadataValue.int(len(refused)),
+    }
 
 
 def source_files(landing_folder: Path, files: Sequence[Path], source: str) -> list[Path]:

@@ -13,8 +13,9 @@ from reference_assets.layouts import (
     REFERENCE,
     is_tract_file,
     reading,
+    record_refusals,
+    screen_headers,
     source_files,
-    validate_headers,
     vintage_sql,
     zero_pad,
 )
@@ -143,13 +144,16 @@ def _asset(name: str, description: str, sql: str, deps: list[dg.AssetsDefinition
 def _load_long(
     context: dg.AssetExecutionContext,
     warehouse: Warehouse,
-    files: list[Path],
+    landed: list[Path],
     schema: dict[str, str],
     view: str,
     table: str,
     sql: str,
 ) -> dg.MaterializeResult:
-    validate_headers(files, list(schema))
+    source = "PLACES tract" if table == PLACES_TRACT_TABLE else "PLACES county"
+    files, refused = screen_headers(source, landed, list(schema))
+    with warehouse.session() as session:
+        refusals = record_refusals(context, session, source, files, refused)
     context.log.info(f"Loading {table} from {len(files)} PLACES file(s)")
     with warehouse.session() as session, reading("PLACES", files):
         session.register_file_view(view, files, "csv", columns=schema, options={"header": True})
@@ -171,6 +175,7 @@ def _load_long(
         **source_files_metadata(files),
         "measures": int(measures),
         "rows_without_value": int(suppressed),
+        **refusals,
     }
     if national is not None:
         metadata["national_rows_not_loaded"] = int(national)

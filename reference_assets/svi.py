@@ -16,8 +16,9 @@ from reference_assets.layouts import (
     SVI_SCHEMA,
     SVI_SOURCE,
     reading,
+    record_refusals,
+    screen_headers,
     source_files,
-    validate_headers,
     vintage_sql,
     zero_pad,
 )
@@ -113,8 +114,10 @@ def load_svi(
     select_sql: str,
 ) -> dg.MaterializeResult:
     """Validate every SVI file's header, then load the rows of one geography in-engine."""
-    files = source_files(landing.folder(SVI_SOURCE), landing.files(SVI_SOURCE, "*.csv"), "SVI")
-    validate_headers(files, list(SVI_SCHEMA))
+    landed = source_files(landing.folder(SVI_SOURCE), landing.files(SVI_SOURCE, "*.csv"), "SVI")
+    files, refused = screen_headers("SVI", landed, list(SVI_SCHEMA))
+    with warehouse.session() as session:
+        refusals = record_refusals(context, session, "SVI", files, refused)
     context.log.info(f"Loading {table} from {len(files)} SVI file(s)")
     with warehouse.session() as session, reading("SVI", files):
         session.register_file_view(
@@ -153,6 +156,7 @@ def load_svi(
             "rows_without_overall_rank": int(missing_overall),
             "vintages": dg.MetadataValue.json({str(v): int(n) for v, n in vintages.items()}),
             "superseded_rows": int(read) - summary.row_count,
+            **refusals,
         },
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -25,6 +26,7 @@ REJECTED_FILES_COLUMNS = {
     "missing_columns": "VARCHAR",
     "found_columns": "VARCHAR",
     "message": "VARCHAR",
+    "refused_at": "TIMESTAMP",
 }
 
 
@@ -125,17 +127,28 @@ def csv_header(path: Path, delimiter: str | None = None) -> tuple[str, list[str]
 def record_rejected_files(
     session: WarehouseSession, table: str, source: str, refused: Sequence[RefusedFile]
 ) -> None:
-    """Replace ``source``'s rows of ``table`` (created if missing) with ``refused``."""
+    """Replace ``source``'s rows of ``table`` (created if missing) with ``refused``.
+
+    Each row names the file, the reason, the missing and the found columns, and when it was
+    refused (``refused_at``, UTC).
+    """
     check_table_name(table)
     schema = table.split(".", 1)[0]
     session.ensure_schema(schema)
     columns = ", ".join(f"{name} {dtype}" for name, dtype in REJECTED_FILES_COLUMNS.items())
     session.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
     # A rewrite of the other sources' rows, not DELETE: Spark's Parquet tables have none.
-    keep = f"SELECT * FROM {table} WHERE source IS DISTINCT FROM {sql_literal(source)}"
+    # Columns a table of an earlier layout lacks are NULL in its kept rows.
+    present = {name for name, _ in session.columns(table)}
+    kept = ", ".join(
+        name if name in present else f"CAST(NULL AS {dtype}) AS {name}"
+        for name, dtype in REJECTED_FILES_COLUMNS.items()
+    )
+    keep = f"SELECT {kept} FROM {table} WHERE source IS DISTINCT FROM {sql_literal(source)}"
     session.create_table_as(table, keep)
     if not refused:
         return
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None).isoformat(" ", "seconds")
     rows = ", ".join(
         "("
         + ", ".join(
@@ -150,7 +163,7 @@ def record_rejected_files(
                 f.message,
             )
         )
-        + ")"
+        + f", CAST({sql_literal(now)} AS TIMESTAMP))"
         for f in refused
     )
     session.execute(f"INSERT INTO {table} VALUES {rows}")

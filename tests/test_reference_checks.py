@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import tests.support.reference as support
-from reference_assets.layouts import HeaderMismatch, header_problems
+from reference_assets.layouts import header_problems
 from reference_assets.svi_layout import SVI_2022_COLUMNS
 from tests.support.reference import check_results, copy_states, query, svi_rows, write_csv
 
@@ -48,7 +48,7 @@ def test_header_problems_name_missing_unexpected_and_order():
     ]
 
 
-def test_wrong_svi_header_is_refused_and_nothing_is_half_loaded(
+def test_wrong_svi_header_is_refused_into_rejected_files_and_the_rest_loads(
     landing_dir, materialize_reference, warehouse_path
 ):
     good = svi_rows([1000, 2000, 3000])
@@ -57,23 +57,43 @@ def test_wrong_svi_header_is_refused_and_nothing_is_half_loaded(
     good.to_csv(path, index=False, encoding="utf-8-sig")
     assert materialize_reference("key:reference/ref_svi_county").success
 
-    # A second file drops RPL_THEMES and renames E_TOTPOP: the whole load is refused.
+    # A second file drops RPL_THEMES and renames E_TOTPOP: that file alone is refused.
     bad = good.drop(columns=["RPL_THEMES"]).rename(columns={"E_TOTPOP": "TOTPOP"})
     bad["ST"] = "13"
     bad.to_csv(landing_dir / "reference/svi/svi_ga.csv", index=False)
-    result = materialize_reference("key:reference/ref_svi_county", raise_on_error=False)
-    assert not result.success
-    failure = result.failure_data_for_node("reference__ref_svi_county")
-    message = failure.error.message if failure.error else ""
-    text = (failure.user_failure_data.description if failure.user_failure_data else "") + message
-    assert "svi_ga.csv" in text
-    assert "missing columns ['E_TOTPOP', 'RPL_THEMES']" in text
-    assert "unexpected columns ['TOTPOP']" in text
-    assert "svi_al.csv" not in text  # the good file is not blamed
-    # The committed table is untouched: still the three Alabama rows of the first load.
+    result = materialize_reference("key:reference/ref_svi_county")
+    assert result.success
+    meta = result.asset_materializations_for_node("reference__ref_svi_county")[0].metadata
+    (refusal,) = meta["refused_files"].value
+    assert refusal.startswith("svi_ga.csv: header does not match the SVI layout")
+    assert "missing columns ['E_TOTPOP', 'RPL_THEMES']" in refusal
+    assert "unexpected columns ['TOTPOP']" in refusal
+    rows = query(
+        warehouse_path,
+        "SELECT source, file_name, reason, missing_columns, found_columns, refused_at IS NOT NULL "
+        "FROM reference.rejected_files",
+    )
+    assert [r[:2] for r in rows] == [("SVI", "svi_ga.csv")]
+    assert rows[0][3] == "E_TOTPOP, RPL_THEMES" and "TOTPOP" in rows[0][4].split(", ")
+    assert rows[0][5] is True
+    # The good file still loads: the three Alabama rows.
     assert query(
         warehouse_path, "SELECT count(*), min(state_fips) FROM reference.ref_svi_county"
     ) == [(3, "01")]
+
+    # Every file refused: the run fails naming them and publishes nothing.
+    path.unlink()
+    result = materialize_reference("key:reference/ref_svi_county", raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("reference__ref_svi_county")
+    text = failure.user_failure_data.description if failure.user_failure_data else ""
+    assert text.startswith("Every SVI file was refused") and "svi_ga.csv" in text
+    assert query(
+        warehouse_path, "SELECT count(*), min(state_fips) FROM reference.ref_svi_county"
+    ) == [(3, "01")]
+    assert query(warehouse_path, "SELECT file_name FROM reference.rejected_files") == [
+        ("svi_ga.csv",)
+    ]
 
 
 def test_unparsable_value_fails_the_run_naming_file_and_column(
@@ -102,11 +122,14 @@ def test_wrong_places_tract_header_is_refused(reference_sample, landing_dir, tmp
         header = next(csv.reader(handle))
     broken = landing_dir / "reference/places" / source.name
     write_csv(broken, [h for h in header if h != "CountyFIPS"] + ["Extra"], [])
-    with pytest.raises(HeaderMismatch, match=r"missing columns \['CountyFIPS'\]"):
-        layouts.validate_headers([broken], list(layouts.PLACES_TRACT_SCHEMA))
+    accepted, (refused,) = layouts.screen_headers(
+        "PLACES tract", [broken, source], list(layouts.PLACES_TRACT_SCHEMA)
+    )
+    assert accepted == [source] and refused.path == broken
+    assert "missing columns ['CountyFIPS']" in refused.reason and refused.missing == ("CountyFIPS",)
     # The county layout refuses a tract file: the two layouts are told apart.
-    with pytest.raises(HeaderMismatch, match=r"unexpected columns \['CountyName', 'CountyFIPS'\]"):
-        layouts.validate_headers([source], list(layouts.PLACES_COUNTY_SCHEMA))
+    _, (county,) = layouts.screen_headers("PLACES county", [source], layouts.PLACES_COUNTY_SCHEMA)
+    assert "unexpected columns ['CountyName', 'CountyFIPS']" in county.reason
 
 
 # ---- ADI: suppression codes, ranks, FIPS, keys ----------------------------------------
