@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
-from tests import ui_support  # noqa: E402
+from tests.support import ui  # noqa: E402
 
 
 def main() -> None:
@@ -47,31 +47,31 @@ def main() -> None:
 
     work = args.workdir
     shutil.rmtree(work, ignore_errors=True)
-    home = ui_support.prepare_home(work / "dagster_home")
+    home = ui.prepare_home(work / "dagster_home")
     env = {
         "DAGSTER_HOME": str(home),
         "DUCKDB_DATABASE_PATH": str(work / "warehouse.duckdb"),
         "PLATFORM_LANDING_DIR": str(work / "landing"),
     }
     os.environ.update(env)
-    ui_support.write_sample(work / "landing", "patients", patients=args.patients)
+    ui.write_sample(work / "landing", "patients", patients=args.patients)
     instance = dg.DagsterInstance.get()
     started = time.monotonic()
-    keys = ui_support.materialize_patient_pipeline(instance)
+    keys = ui.materialize_patient_pipeline(instance)
     initial = time.monotonic() - started
     print(f"make run equivalent ({args.patients:,} patients, {len(keys)} assets): {initial:.1f} s")
     before = {r.run_id for r in instance.get_runs()}
 
-    with ui_support.dagster_dev(home, env, work / "dagster_dev.log") as url:
-        ui_support.wait_for_ticks(url, "landing_patients_sensor", 2, timeout=300)
-        unasked = [r for r in ui_support.runs(url) if r["runId"] not in before]
+    with ui.dagster_dev(home, env, work / "dagster_dev.log") as url:
+        ui.wait_for_ticks(url, "landing_patients_sensor", 2, timeout=300)
+        unasked = [r for r in ui.runs(url) if r["runId"] not in before]
         print(f"runs launched by opening the UI: {len(unasked)}")
         dropped = time.time()
-        ui_support.drop_patient_file(
+        ui.drop_patient_file(
             work / "landing", work / "scratch", "patients_new_clinic.csv", args.new_patients
         )
-        fresh = ui_support.wait_until_fresh(url, keys, dropped, timeout=1200)
-        launched = [r for r in ui_support.runs(url) if r["runId"] not in before]
+        fresh = ui.wait_until_fresh(url, keys, dropped, timeout=1200)
+        launched = [r for r in ui.runs(url) if r["runId"] not in before]
 
     latency = fresh - dropped
     print(f"dropped file -> last downstream asset fresh: {latency:.1f} s")
@@ -87,7 +87,7 @@ def main() -> None:
         )
 
     started = time.monotonic()
-    ui_support.materialize_patient_pipeline(dg.DagsterInstance.ephemeral())
+    ui.materialize_patient_pipeline(dg.DagsterInstance.ephemeral())
     baseline = time.monotonic() - started
     print(f"baseline, the same assets in-process with the new file: {baseline:.1f} s")
     print(

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import dagster as dg  # noqa: E402
 
-from tests import ui_support  # noqa: E402
+from tests.support import ui  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     work = args.workdir
     shutil.rmtree(work, ignore_errors=True)
-    home = ui_support.prepare_home(work / "home")
+    home = ui.prepare_home(work / "home")
     env = {
         "DAGSTER_HOME": str(home),
         "DUCKDB_DATABASE_PATH": str(work / "warehouse.duckdb"),
@@ -64,10 +64,10 @@ def main() -> None:
     (work / "make_run.log").write_text(run.stdout + run.stderr)
     print(f"make run (materialize_all): exit {run.returncode}, {time.monotonic() - started:.0f} s")
     before = {r.run_id for r in dg.DagsterInstance.get().get_runs()}
-    with ui_support.dagster_dev(home, env, work / "dagster_dev.log") as url:
+    with ui.dagster_dev(home, env, work / "dagster_dev.log") as url:
         for name in WATCHED:
-            ui_support.wait_for_ticks(url, name, 3, timeout=600)
-        launched = [r for r in ui_support.runs(url) if r["runId"] not in before]
+            ui.wait_for_ticks(url, name, 3, timeout=600)
+        launched = [r for r in ui.runs(url) if r["runId"] not in before]
     print(f"runs launched by opening the UI after make run: {len(launched)} (goal 0)")
     for r in launched:
         print(

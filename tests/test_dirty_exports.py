@@ -1,7 +1,7 @@
 """Issue 14: real exports with real damage. One test per damage; each failed before the fix.
 
 The clean base is the HealthSim generator's Synthea-layout export (always available) or the
-real Synthea sample in ../shared (skipped cleanly without it); tests/dirty_corpus.py
+real Synthea sample in ../shared (skipped cleanly without it); tests/support/dirty_corpus.py
 applies the damage. Totals are conserved: loaded + quarantined = data rows in the files.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import dirty_corpus as dirty
+from tests.support import dirty_corpus as dirty
 from tests.support.healthsim import install_geography, query
 
 # Whole HealthSim/FHIR loads of damaged real exports, one per damage.

@@ -108,11 +108,11 @@ def assert_nothing_stuck(home: Path) -> None:
 def test_after_kill_9_at_each_point_the_next_job_completes_by_itself(
     launch, dagster_home: Path, warehouse_path: Path
 ) -> None:
-    holder = launch("tests.fault_location", "hold", hold_seconds=300)
+    holder = launch("tests.support.fault_location", "hold", hold_seconds=300)
     holder_run = wait_for(lambda: run_holding_slot(dagster_home), "the holder to take the slot")
 
     # A run waiting for the pool: costs no CPU and stops on SIGTERM within 5 s.
-    waiter = launch("tests.fault_location", "hold")
+    waiter = launch("tests.support.fault_location", "hold")
     wait_for(lambda: pending_runs(dagster_home), "the second run to wait for the pool")
     time.sleep(5.0)  # past the run's start-up work
     before, started = cpu_seconds(waiter.pid), time.monotonic()
@@ -126,7 +126,7 @@ def test_after_kill_9_at_each_point_the_next_job_completes_by_itself(
 
     # Killed while waiting for the pool, then the holder killed while holding the slot.
     seen = pending_runs(dagster_home)  # the stopped run's claim must not count as the next's
-    killed_waiting = launch("tests.fault_location", "hold")
+    killed_waiting = launch("tests.support.fault_location", "hold")
     wait_for(lambda: pending_runs(dagster_home) - seen, "the third run to wait for the pool")
     os.killpg(killed_waiting.pid, signal.SIGKILL)
     killed_waiting.wait()
@@ -150,9 +150,9 @@ def test_a_run_waiting_behind_a_run_killed_mid_write_takes_the_slot_by_itself(
     launch, dagster_home: Path
 ) -> None:
     # Killed inside a write: it holds the pool slot and DuckDB's file lock.
-    holder = launch("tests.fault_location", "hold", hold_seconds=300, in_session=True)
+    holder = launch("tests.support.fault_location", "hold", hold_seconds=300, in_session=True)
     wait_for(lambda: run_holding_slot(dagster_home), "the holder to take the slot")
-    waiter = launch("tests.fault_location", "hold")
+    waiter = launch("tests.support.fault_location", "hold")
     wait_for(lambda: pending_runs(dagster_home), "the second run to wait for the pool")
     killed_at = time.monotonic()
     os.killpg(holder.pid, signal.SIGKILL)

@@ -86,7 +86,7 @@ def test_synthea_reader_quarantine_on_spark(spark_env, landing_dir, sample_sourc
     import shutil
 
     from resources.geography import us_counties
-    from tests import dirty_corpus as dirty
+    from tests.support import dirty_corpus as dirty
 
     written = sample_sources("healthsim", healthsim_patients=15)
     target = landing_dir / "synthea"

@@ -30,6 +30,17 @@ def test_helpers_are_imported_from_support_only():
     assert not offenders
 
 
+def test_the_tests_root_holds_only_test_modules():
+    """Helpers, plugins and test-only code locations live in tests/support, not beside tests."""
+    allowed = {"__init__.py", "conftest.py"}
+    stray = [
+        p.name
+        for p in TESTS.glob("*.py")
+        if p.name not in allowed and not p.name.startswith("test_")
+    ]
+    assert not stray, f"move {stray} to tests/support/"
+
+
 def test_support_holds_no_tests_and_every_test_module_holds_tests():
     for path in (TESTS / "support").glob("*.py"):
         assert "def test_" not in path.read_text(), path

@@ -15,8 +15,7 @@ import dagster as dg
 import pytest
 import requests
 
-from tests import ui_support
-from tests.support import PROJECT_ROOT, generate_sample, load_definitions
+from tests.support import PROJECT_ROOT, generate_sample, load_definitions, ui
 
 pytestmark = pytest.mark.ui
 
@@ -207,26 +206,24 @@ def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unask
 
     generate_sample(landing_dir, "patients", patients=2_000)
     instance = dg.DagsterInstance.get()
-    keys = ui_support.materialize_patient_pipeline(instance)
+    keys = ui.materialize_patient_pipeline(instance)
     made_by_make_run = {r.run_id for r in instance.get_runs()}
     ARTIFACT_DIR.mkdir(parents=True, exist_ok=True)
 
-    with ui_support.dagster_dev(dagster_home, {}, tmp_path / "dagster_dev.log") as url:
+    with ui.dagster_dev(dagster_home, {}, tmp_path / "dagster_dev.log") as url:
         # Two landing-sensor intervals (three ticks) and the automation sensor's ticks:
         # the files were loaded already, so nothing may run.
-        ui_support.wait_for_ticks(url, "landing_patients_sensor", 3, timeout=240)
-        ui_support.wait_for_ticks(url, "automation_condition_sensor", 2, timeout=120)
-        unasked = [r for r in ui_support.runs(url) if r["runId"] not in made_by_make_run]
+        ui.wait_for_ticks(url, "landing_patients_sensor", 3, timeout=240)
+        ui.wait_for_ticks(url, "automation_condition_sensor", 2, timeout=120)
+        unasked = [r for r in ui.runs(url) if r["runId"] not in made_by_make_run]
         assert unasked == [], f"runs nobody asked for: {unasked}"
 
         dropped = time.time()
-        ui_support.drop_patient_file(
-            landing_dir, tmp_path / "scratch", "patients_2024_07_new_clinic.csv"
-        )
-        fresh_at = ui_support.wait_until_fresh(url, keys, dropped, timeout=900)
+        ui.drop_patient_file(landing_dir, tmp_path / "scratch", "patients_2024_07_new_clinic.csv")
+        fresh_at = ui.wait_until_fresh(url, keys, dropped, timeout=900)
         print(f"dropped file -> last downstream asset fresh: {fresh_at - dropped:.1f} s")
 
-        launched = [r for r in ui_support.runs(url) if r["runId"] not in made_by_make_run]
+        launched = [r for r in ui.runs(url) if r["runId"] not in made_by_make_run]
         tags = [{t["key"]: t["value"] for t in r["tags"]} for r in launched]
         summary = [
             (
@@ -252,7 +249,7 @@ def test_new_patient_file_refreshes_everything_downstream_and_nothing_runs_unask
         )
         assert reader_run["assetSelection"] == [{"path": ["fhir", "patient_data"]}]
         # The reader loaded the new file (its hash is recorded for the next first tick).
-        states = ui_support.asset_states(url, keys)
+        states = ui.asset_states(url, keys)
         assert all(s["staleStatus"] == "FRESH" for s in states.values()), states
 
         with sync_playwright() as pw:

@@ -21,7 +21,7 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_DAGSTER_HOME = PROJECT_ROOT / "dagster_home"
 
 RUNS = """
