@@ -11,7 +11,7 @@ Absent elements are omitted from the JSON (FHIR forbids nulls); see the SQL's he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from resources.publish import Audit, Publication
 from resources.sql_files import load_sql
@@ -50,6 +50,21 @@ PATIENT_MAPPING_INPUT_COLUMNS: dict[str, str] = {
     "source_file": "VARCHAR",  # lineage: the file (or system) the patient came from
 }
 
+#: Columns a mapping input may add; when absent they are NULL and their members omitted.
+#: ``marital_status`` is a v3-MaritalStatus code (M, S, D, W, ...) or text, ``county`` the
+#: county name (``Address.district``), ``latitude``/``longitude`` the home address's
+#: coordinates (the geolocation extension), the amounts the lifetime healthcare expenses
+#: and coverage in USD (project extensions, as R4 has no element for them:
+#: ``urn:narr-platform:fhir:extension:healthcare-expenses`` and ``...:healthcare-coverage``).
+OPTIONAL_MAPPING_INPUT_COLUMNS: dict[str, str] = {
+    "marital_status": "VARCHAR",
+    "county": "VARCHAR",
+    "latitude": "DOUBLE",
+    "longitude": "DOUBLE",
+    "healthcare_expenses": "DECIMAL(18, 2)",
+    "healthcare_coverage": "DECIMAL(18, 2)",
+}
+
 #: Columns of the mapped table: ``id``, the resource as JSON text, and query columns.
 FHIR_PATIENT_COLUMNS = (
     "id",
@@ -74,11 +89,21 @@ def patient_mapping_sql() -> str:
     return load_sql("fhir_assets.sql", "patient_to_fhir")
 
 
-def mapping_input_sql(input_sql: str) -> str:
-    """``input_sql`` cast to the contract's columns and types, in the contract's order."""
+def mapping_input_sql(input_sql: str, available: Collection[str] = ()) -> str:
+    """``input_sql`` cast to the contract's columns and types, in the contract's order.
+
+    An optional column (:data:`OPTIONAL_MAPPING_INPUT_COLUMNS`) is read from the input when
+    it is among ``available`` (the input's columns), else it is NULL.
+    """
     casts = ",\n    ".join(
-        f"CAST({name} AS {dtype}) AS {name}"
-        for name, dtype in PATIENT_MAPPING_INPUT_COLUMNS.items()
+        [
+            f"CAST({name} AS {dtype}) AS {name}"
+            for name, dtype in PATIENT_MAPPING_INPUT_COLUMNS.items()
+        ]
+        + [
+            f"CAST({name if name in available else 'NULL'} AS {dtype}) AS {name}"
+            for name, dtype in OPTIONAL_MAPPING_INPUT_COLUMNS.items()
+        ]
     )
     return f"SELECT\n    {casts}\nFROM (\n{input_sql}\n) AS mapping_source"
 
@@ -92,7 +117,8 @@ def map_patients(
     """Map the rows of ``input_sql`` to FHIR Patient resources in ``target_table``.
 
     ``input_sql`` is a SELECT returning at least the columns of
-    :data:`PATIENT_MAPPING_INPUT_COLUMNS` (extra columns are ignored). It is registered as
+    :data:`PATIENT_MAPPING_INPUT_COLUMNS`, and any of :data:`OPTIONAL_MAPPING_INPUT_COLUMNS`
+    (other columns are ignored). It is registered as
     the temporary view ``patient_mapping_input`` and the table is published through
     ``audits`` (built staged, audited, swapped in atomically), inside the engine.
     """
@@ -104,6 +130,7 @@ def map_patients(
     if missing:
         raise ValueError(f"The patient mapping input lacks the columns {missing}.")
     session.execute(
-        f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n{mapping_input_sql(input_sql)}"
+        f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n"
+        f"{mapping_input_sql(input_sql, available)}"
     )
     return session.publish(target_table, patient_mapping_sql(), audits)

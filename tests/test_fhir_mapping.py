@@ -64,7 +64,13 @@ SELECT
     ['white', 'black', 'other', 'Asian', NULL][i % 5 + 1] AS race,
     CASE WHEN i & 4096 > 0 THEN ['hispanic', 'nonhispanic', 'unknown'][i % 3 + 1] END
         AS ethnicity,
-    'gen.csv' AS source_file
+    'gen.csv' AS source_file,
+    ['M', NULL, 'S', 'D', 'W', 'never married', 'M', NULL][i % 8 + 1] AS marital_status,
+    CASE WHEN i % 3 = 1 THEN 'Middlesex County' END AS county,
+    CASE WHEN i % 4 IN (2, 3) THEN 42.0 + i / 8192.0 END AS latitude,
+    CASE WHEN i % 4 IN (0, 2) THEN -71.123456789012 - i / 1000.0 END AS longitude,
+    CASE WHEN i % 5 IN (1, 2) THEN CAST(i * 12.34 AS DECIMAL(18, 2)) END AS healthcare_expenses,
+    CASE WHEN i % 5 IN (1, 3) THEN CAST(i * 0.5 AS DECIMAL(18, 2)) END AS healthcare_coverage
 FROM range(8192) AS r(i)
 """
 
@@ -91,8 +97,14 @@ def test_json_built_member_by_member_equals_the_struct_mapping():
     assert len(built) == 8192
     assert built == reference
     assert all(list(built[i]) == list(reference[i]) for i in built)  # same member order
-    assert {"name", "telecom", "address", "extension", "deceasedDateTime"} <= {
+    assert {"name", "telecom", "address", "extension", "deceasedDateTime", "maritalStatus"} <= {
         key for resource in built.values() for key in resource
+    }
+    addresses = [a for r in built.values() for a in r.get("address", [])]
+    assert {"extension", "district"} <= {key for a in addresses for key in a}
+    assert {e["url"] for r in built.values() for e in r.get("extension", [])} >= {
+        "urn:narr-platform:fhir:extension:healthcare-expenses",
+        "urn:narr-platform:fhir:extension:healthcare-coverage",
     }
     assert any(len(r) == 4 for r in built.values())  # only resourceType, id, identifier, gender
 

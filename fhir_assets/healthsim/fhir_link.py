@@ -33,12 +33,18 @@ SELECT
     address AS address_line,
     city,
     state_usps AS state,
-    zip_code AS postal_code,
+    zip_code || coalesce('-' || zip_plus4, '') AS postal_code,
     'US' AS country,
     CAST(NULL AS VARCHAR) AS phone,
     CAST(NULL AS VARCHAR) AS email,
     race,
     ethnicity,
+    marital_status,
+    county_name AS county,
+    latitude,
+    longitude,
+    healthcare_expenses,
+    healthcare_coverage,
     source_file
 FROM healthsim.patients
 """

@@ -108,16 +108,38 @@ parts AS (
         ), '') || ']' AS telecom_json,
         CASE
             WHEN address_line IS NOT NULL OR city IS NOT NULL OR state IS NOT NULL
-                OR postal_code IS NOT NULL THEN
+                OR postal_code IS NOT NULL OR county IS NOT NULL OR latitude IS NOT NULL
+                OR longitude IS NOT NULL THEN
             '[{' || concat_ws(',',
+                CASE WHEN latitude IS NOT NULL OR longitude IS NOT NULL THEN
+                    '"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/geolocation",'
+                    || '"extension":[' || concat_ws(',',
+                        '{"url":"latitude","valueDecimal":' || json_quote(latitude) || '}',
+                        '{"url":"longitude","valueDecimal":' || json_quote(longitude) || '}'
+                    ) || ']}]'
+                END,
                 '"use":"home"',
                 '"line":[' || json_quote(address_line) || ']',
                 '"city":' || json_quote(city),
+                '"district":' || json_quote(county),
                 '"state":' || json_quote(state),
                 '"postalCode":' || json_quote(postal_code),
                 '"country":' || json_quote(country)
             ) || '}]'
-        END AS address_json
+        END AS address_json,
+        CASE WHEN marital_status IS NOT NULL THEN
+            '{' || concat_ws(',',
+                CASE WHEN marital_status IN ('A', 'D', 'I', 'L', 'M', 'P', 'S', 'T', 'U', 'W') THEN
+                    '"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus",'
+                    || '"code":' || json_quote(marital_status) || '}]'
+                END,
+                '"text":' || json_quote(marital_status)
+            ) || '}'
+        END AS marital_json,
+        '{"url":"urn:narr-platform:fhir:extension:healthcare-expenses","valueMoney":{"value":'
+            || json_quote(healthcare_expenses) || ',"currency":"USD"}}' AS expenses_json,
+        '{"url":"urn:narr-platform:fhir:extension:healthcare-coverage","valueMoney":{"value":'
+            || json_quote(healthcare_coverage) || ',"currency":"USD"}}' AS coverage_json
     FROM labelled
 )
 
@@ -126,14 +148,17 @@ SELECT
     '{' || concat_ws(',',
         '"resourceType":"Patient"',
         '"id":' || json_quote(patient_id),
-        '"extension":[' || nullif(concat_ws(',', race_json, ethnicity_json), '') || ']',
+        '"extension":['
+            || nullif(concat_ws(',', race_json, ethnicity_json, expenses_json, coverage_json), '')
+            || ']',
         '"identifier":' || identifier_json,
         '"name":' || name_json,
         '"telecom":' || telecom_json,
         '"gender":' || json_quote(gender_code),
         '"birthDate":' || json_quote(CAST(birth_date AS VARCHAR)),
         '"deceasedDateTime":' || json_quote(CAST(deceased_date AS VARCHAR)),
-        '"address":' || address_json
+        '"address":' || address_json,
+        '"maritalStatus":' || marital_json
     ) || '}' AS resource_json,
     identifier_system,
     family_name,

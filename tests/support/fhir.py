@@ -15,8 +15,11 @@ STRUCT_MAPPING = Path(__file__).resolve().parents[1] / "fixtures" / "patient_to_
 
 def struct_mapping_json(session, input_sql: str) -> dict[str, dict]:
     """The reference mapping's resources by id, as parsed JSON."""
+    available = {
+        c.lower() for c in session.fetch_df(f"SELECT * FROM ({input_sql}) AS probe LIMIT 0").columns
+    }
     session.execute(
-        f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n{mapping_input_sql(input_sql)}"
+        f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n{mapping_input_sql(input_sql, available)}"
     )
     return {
         str(i): json.loads(r)
