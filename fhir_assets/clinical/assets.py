@@ -60,16 +60,20 @@ class ResourceMapping:
 
 MAPPINGS: tuple[ResourceMapping, ...] = (
     ResourceMapping(
-        "Organization", "organization_resources", "organization", ("organizations",), (),
-        "Care organizations (hospitals, clinics) as FHIR Organization resources (US Core).",
+        "Organization", "organization_resources", "organization", ("organizations", "payers"), (),
+        "Care organizations (hospitals, clinics) and payers (insurers) as FHIR Organization "
+        "resources (US Core), told apart by their type (prov, pay).",
     ),
     ResourceMapping(
-        "Practitioner", "practitioner_resources", "practitioner", ("providers",), (),
-        "Clinicians as FHIR Practitioner resources (US Core), with practice address.",
+        "Practitioner", "practitioner_resources", "practitioner", ("providers", "organizations"),
+        ("Organization",),
+        "Clinicians as FHIR Practitioner resources (US Core), with practice address, "
+        "speciality and the organization they work at.",
     ),
     ResourceMapping(
         "Encounter", "encounter_resources", "encounter",
-        ("encounters", "organizations", "providers"), ("Patient", "Organization", "Practitioner"),
+        ("encounters", "organizations", "providers", "payers"),
+        ("Patient", "Organization", "Practitioner"),
         "Every visit as a FHIR Encounter (US Core): class, SNOMED CT type, period, reason, "
         "the patient, the attending practitioner and the service provider.",
     ),
@@ -87,7 +91,8 @@ MAPPINGS: tuple[ResourceMapping, ...] = (
     ),
     ResourceMapping(
         "MedicationRequest", "medication_request_resources", "medication_request",
-        ("medications", "encounters", "providers"), ("Patient", "Encounter", "Practitioner"),
+        ("medications", "encounters", "providers", "payers"),
+        ("Patient", "Encounter", "Practitioner", "Organization"),
         "Medication orders as FHIR MedicationRequest resources (US Core), RxNorm coded, with "
         "the ordering encounter and practitioner.",
     ),

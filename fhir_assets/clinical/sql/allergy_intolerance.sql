@@ -1,12 +1,15 @@
 -- FHIR R4 AllergyIntolerance (US Core) from healthsim.allergies: the substance as SNOMED CT
 -- or RxNorm, with category, clinical status and the first reaction. References: patient ->
--- Patient; encounter -> Encounter when it exists.
+-- Patient; encounter -> Encounter when it exists. R4 has no resolution date: a project
+-- extension carries it.
 SELECT
     a.allergy_id AS id,
     '{' || concat_ws(',',
         '"resourceType":"AllergyIntolerance"',
         '"id":' || json_quote(a.allergy_id),
         '"meta":{"profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-allergyintolerance"]}',
+        '"extension":[{"url":"urn:narr-platform:fhir:extension:resolved-date","valueDate":'
+            || json_quote(CAST(a.resolved_date AS VARCHAR)) || '}]',
         '"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":'
             || CASE WHEN a.resolved_date IS NULL THEN '"active"' ELSE '"resolved"' END || '}]}',
         '"verificationStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-verification","code":"confirmed"}]}',

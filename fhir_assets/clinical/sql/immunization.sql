@@ -6,6 +6,7 @@ SELECT
         '"resourceType":"Immunization"',
         '"id":' || json_quote(i.immunization_id),
         '"meta":{"profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-immunization"]}',
+        '"extension":[' || '{"url":"urn:narr-platform:fhir:extension:base-cost","valueMoney":{"value":' || json_quote(i.base_cost) || ',"currency":"USD"}}' || ']',
         '"status":"completed"',
         '"vaccineCode":{' || concat_ws(',',
             '"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":' || json_quote(i.code)

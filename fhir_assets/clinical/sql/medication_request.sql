@@ -1,11 +1,22 @@
 -- FHIR R4 MedicationRequest (US Core MedicationRequest) from healthsim.medications; the
 -- medication as an RxNorm code. References: subject -> Patient; encounter -> Encounter.
+-- Costs and the payer have no MedicationRequest element in R4: project extensions
+-- (valueMoney in USD; the payer as its Organization, or its identifier when missing).
 SELECT
     m.medication_id AS id,
     '{' || concat_ws(',',
         '"resourceType":"MedicationRequest"',
         '"id":' || json_quote(m.medication_id),
         '"meta":{"profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-medicationrequest"]}',
+        '"extension":[' || nullif(concat_ws(',',
+            '{"url":"urn:narr-platform:fhir:extension:base-cost","valueMoney":{"value":' || json_quote(m.base_cost) || ',"currency":"USD"}}',
+            '{"url":"urn:narr-platform:fhir:extension:payer-coverage","valueMoney":{"value":' || json_quote(m.payer_coverage) || ',"currency":"USD"}}',
+            '{"url":"urn:narr-platform:fhir:extension:total-cost","valueMoney":{"value":' || json_quote(m.total_cost) || ',"currency":"USD"}}',
+            '{"url":"urn:narr-platform:fhir:extension:payer","valueReference":' || coalesce(
+                '{"reference":"Organization/' || pa.payer_id || '"}',
+                '{"identifier":{"system":"https://github.com/synthetichealth/synthea","value":'
+                || json_quote(m.payer_id) || '}}') || '}'
+        ), '') || ']',
         '"status":' || CASE WHEN m.stop_at IS NULL THEN '"active"' ELSE '"stopped"' END,
         '"intent":"order"',
         '"medicationCodeableConcept":{' || concat_ws(',',
@@ -35,6 +46,7 @@ SELECT
     m.stop_at,
     m.source_file
 FROM healthsim.medications AS m
+LEFT JOIN healthsim.payers AS pa ON pa.payer_id = m.payer_id
 LEFT JOIN (
     SELECT enc.encounter_id, pr.provider_id AS practitioner_id
     FROM healthsim.encounters AS enc

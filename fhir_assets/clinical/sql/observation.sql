@@ -1,20 +1,24 @@
 -- FHIR R4 Observation from healthsim.observations: LOINC code, category, and value[x]:
 -- valueQuantity with its UCUM unit for numeric results, valueString for answers; US Core
 -- vital signs and laboratory profiles by category. References: subject -> Patient;
--- encounter -> Encounter when it exists.
+-- encounter -> Encounter when it exists. An observation without a category gets none (and
+-- the base profile); the unit of a text answer is a project extension (R4 has none).
 SELECT
     o.observation_id AS id,
     '{' || concat_ws(',',
         '"resourceType":"Observation"',
         '"id":' || json_quote(o.observation_id),
-        '"meta":{"profile":["' || CASE o.category
+        '"meta":{"profile":["' || CASE coalesce(o.category, 'none')
             WHEN 'vital-signs' THEN 'http://hl7.org/fhir/StructureDefinition/vitalsigns'
             WHEN 'laboratory' THEN 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-lab'
+            WHEN 'none' THEN 'http://hl7.org/fhir/StructureDefinition/Observation'
             ELSE 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-simple-observation'
         END || '"]}',
+        '"extension":[{"url":"urn:narr-platform:fhir:extension:value-units","valueString":'
+            || json_quote(CASE WHEN o.value_numeric IS NULL THEN o.units END) || '}]',
         '"status":"final"',
         '"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":'
-            || json_quote(coalesce(o.category, 'exam')) || '}]}]',
+            || json_quote(o.category) || '}]}]',
         '"code":{' || concat_ws(',',
             '"coding":[{"system":"http://loinc.org","code":' || json_quote(o.code)
                 || coalesce(',"display":' || json_quote(o.description), '') || '}]',

@@ -6,6 +6,7 @@ SELECT
         '"resourceType":"Procedure"',
         '"id":' || json_quote(p.procedure_id),
         '"meta":{"profile":["http://hl7.org/fhir/us/core/StructureDefinition/us-core-procedure"]}',
+        '"extension":[' || '{"url":"urn:narr-platform:fhir:extension:base-cost","valueMoney":{"value":' || json_quote(p.base_cost) || ',"currency":"USD"}}' || ']',
         '"status":"completed"',
         '"code":{' || concat_ws(',',
             '"coding":[{"system":"http://snomed.info/sct","code":' || json_quote(p.code)
