@@ -5,6 +5,7 @@ import dagster as dg
 from fhir_assets import assets, checks, export
 from fhir_assets.clinical.assets import RESOURCE_ASSETS
 from fhir_assets.clinical.fhir_in import FHIR_IN_ASSETS, FHIR_IN_SOURCE, fhir_in_resources
+from fhir_assets.clinical.fhir_in_canonical import CANONICAL_IMPORT_ASSETS
 
 #: Landing folder -> the assets that read it (one sensor each, built by operations).
 LANDING_SOURCES: dict[str, dg.AssetSelection] = {
@@ -21,6 +22,7 @@ defs = dg.Definitions(
         assets.data_quality_report,
         *RESOURCE_ASSETS,
         *FHIR_IN_ASSETS,
+        *CANONICAL_IMPORT_ASSETS,
     ],
     asset_checks=checks.FHIR_CHECKS,
     jobs=[export.fhir_bulk_export],

@@ -169,6 +169,7 @@ def test_owners_match_the_domain_of_each_group():
         "directory": ["team:directory"],
         "fhir": ["team:fhir"],
         "fhir_clinical": ["team:fhir"],
+        "fhir_in": ["team:fhir"],
         "fhir_views": ["team:fhir"],
         "healthsim": ["team:healthsim"],
         "operations": ["team:platform"],

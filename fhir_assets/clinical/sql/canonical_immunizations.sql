@@ -1,0 +1,38 @@
+-- healthsim.immunizations rows from landed FHIR Immunization resources: the inverse of
+-- the Immunization mapping; the base cost from its project extension.
+WITH raw AS (
+    SELECT
+        id,
+        resource_json AS r,
+        source_file,
+        json_extract_string(resource_json, '$.occurrenceDateTime') AS date_raw
+    FROM fhir_in.imported_immunization_resources
+),
+extensions AS (
+    SELECT id, json_extract_string(e, '$.url') AS url, e
+    FROM (
+        SELECT id, unnest(CAST(json_extract(r, '$.extension') AS JSON[])) AS e FROM raw
+    ) AS x
+),
+pivoted AS (
+    SELECT
+        id,
+        max(CASE WHEN url = 'urn:narr-platform:fhir:extension:base-cost'
+            THEN json_extract_string(e, '$.valueMoney.value') END) AS base_cost
+    FROM extensions
+    GROUP BY id
+)
+SELECT
+    lower(raw.id) AS immunization_id,
+    regexp_extract(replace(raw.source_file, '\', '/'), '([^/]+)/[^/]+$', 1) AS source,
+    lower(regexp_extract(json_extract_string(r, '$.patient.reference'), '([^/:]+)$', 1)) AS patient_id,
+    lower(nullif(regexp_extract(json_extract_string(r, '$.encounter.reference'), '([^/:]+)$', 1), '')) AS encounter_id,
+    json_extract_string(r, '$.vaccineCode.coding[0].code') AS code,
+    coalesce(json_extract_string(r, '$.vaccineCode.text'),
+        json_extract_string(r, '$.vaccineCode.coding[0].display')) AS description,
+    {{ timestamp(date_raw) }} AS administered_at,
+    CAST(p.base_cost AS DECIMAL(18, 2)) AS base_cost,
+    raw.source_file,
+    CAST(NULL AS VARCHAR) AS field_issues
+FROM raw
+LEFT JOIN pivoted AS p ON p.id = raw.id
