@@ -6,7 +6,9 @@ writes one per patient, or a single resource) inside the engine
 (``sql/fhir_in_resources.sql``) and publishes the usable resources to ``fhir_in.resources``
 (type, id, JSON, file and line). Every other item is quarantined in
 ``fhir_in.rejected_resources`` with its file, line, reason and an OperationOutcome saying
-why; read = loaded + quarantined. ``fhir_in/imported_<type>_resources`` holds the resources of
+why (severity, issue type, diagnostics and the FHIRPath of the element at fault): not a
+resource, an unsupported type, a bad id, a missing or impossible key date, a patient or
+encounter that did not land usable, an earlier copy; read = loaded + quarantined. ``fhir_in/imported_<type>_resources`` holds the resources of
 one type (``fhir_in.imported_patients``, ``fhir_in.imported_encounter_resources``, ...).
 """
 
@@ -15,6 +17,7 @@ import dagster as dg
 from fhir_assets.clinical.assets import FHIR_RESOURCES, MAPPINGS
 from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
+from resources.normalize import render
 from resources.publish import audit_specs, audited, key_audit, row_count_drop_audit
 from resources.sql_files import load_sql
 
@@ -22,7 +25,7 @@ FHIR_IN_SOURCE = "fhir"
 RESOURCES = "fhir_in.resources"
 REJECTED = "fhir_in.rejected_resources"
 ITEMS = "fhir_in_items"
-RESOURCES_SQL = load_sql("fhir_assets.clinical.sql", "fhir_in_resources")
+RESOURCES_SQL = render(load_sql("fhir_assets.clinical.sql", "fhir_in_resources"))
 
 #: One OperationOutcome per quarantined item, built as JSON text like the mappings.
 REJECTED_SQL = f"""
@@ -32,12 +35,15 @@ SELECT
     resource_type,
     id,
     reason,
+    issue_code,
+    expression,
     substr(resource_json, 1, 500) AS raw_excerpt,
     '{{"resourceType":"OperationOutcome","issue":[{{"severity":'
         || CASE issue_code WHEN 'duplicate' THEN '"warning"' ELSE '"error"' END
         || ',"code":' || json_quote(issue_code)
         || ',"diagnostics":' || json_quote(source_file || ' line ' || CAST(source_line AS VARCHAR)
             || ': ' || reason)
+        || coalesce(',"expression":[' || json_quote(expression) || ']', '')
         || '}}]}}' AS outcome_json
 FROM {ITEMS}
 WHERE reason IS NOT NULL
@@ -60,9 +66,10 @@ AUDITS = [key_audit(["resource_type", "id"], name="resource_ids_unique"), row_co
     description=(
         "Every FHIR resource that landed in data/landing/fhir (Bulk Data NDJSON, Bundles, "
         "single resources) and can be used: type, id, the resource JSON, file and line. "
-        "Items that cannot (not JSON, no or unsupported resourceType, no valid id, no "
-        "patient, an earlier copy of a resource) are in fhir_in.rejected_resources with an "
-        "OperationOutcome; read = loaded + rejected."
+        "Items that cannot (not JSON, no or unsupported resourceType, no valid id, a missing "
+        "or impossible date, a patient or encounter that did not land usable, an earlier "
+        "copy of a resource) are in fhir_in.rejected_resources with an OperationOutcome; "
+        "read = loaded + rejected."
     ),
 )
 @audited
