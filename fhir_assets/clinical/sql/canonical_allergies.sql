@@ -6,6 +6,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.onsetDateTime') AS onset_raw
     FROM fhir_in.imported_allergy_intolerance_resources
 ),
@@ -42,6 +43,7 @@ SELECT
     {{ date(onset_raw) }} AS onset_date,
     {{ date(p.resolved_raw) }} AS resolved_date,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id

@@ -7,6 +7,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.billablePeriod.start') AS service_raw
     FROM fhir_in.imported_claim_resources
 ),
@@ -60,7 +61,8 @@ typed AS (
             json_extract_string(r, '$.diagnosis[7].diagnosisCodeableConcept.coding[0].code')) AS diagnosis_codes,
         CAST(json_extract_string(r, '$.total.value') AS DECIMAL(18, 2)) AS claim_amount,
         CAST(coalesce(CAST(p.outstanding_raw AS DECIMAL(18, 2)), 0) AS DECIMAL(18, 2)) AS outstanding_amount,
-        raw.source_file
+        raw.source_file,
+        raw.source_line
     FROM raw
     LEFT JOIN pivoted AS p ON p.id = raw.id
 )
@@ -71,5 +73,6 @@ SELECT
     CAST(claim_amount - outstanding_amount AS DECIMAL(18, 2)) AS paid_amount,
     outstanding_amount,
     source_file,
+    CAST(source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM typed

@@ -5,6 +5,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.onsetDateTime') AS onset_raw,
         json_extract_string(resource_json, '$.abatementDateTime') AS abatement_raw
     FROM fhir_in.imported_condition_resources
@@ -20,5 +21,6 @@ SELECT
     {{ date(onset_raw) }} AS onset_date,
     {{ date(abatement_raw) }} AS resolved_date,
     source_file,
+    CAST(source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw

@@ -7,6 +7,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.period.start') AS start_raw,
         json_extract_string(resource_json, '$.period.end') AS stop_raw
     FROM fhir_in.imported_encounter_resources
@@ -60,6 +61,7 @@ SELECT
     json_extract_string(r, '$.reasonCode[0].coding[0].code') AS reason_code,
     json_extract_string(r, '$.reasonCode[0].coding[0].display') AS reason_description,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id

@@ -5,6 +5,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.occurrenceDateTime') AS date_raw
     FROM fhir_in.imported_immunization_resources
 ),
@@ -33,6 +34,7 @@ SELECT
     {{ timestamp(date_raw) }} AS administered_at,
     CAST(p.base_cost AS DECIMAL(18, 2)) AS base_cost,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id

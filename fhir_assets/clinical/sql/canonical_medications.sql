@@ -6,6 +6,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         coalesce(json_extract_string(resource_json, '$.dispenseRequest.validityPeriod.start'),
             json_extract_string(resource_json, '$.authoredOn')) AS start_raw,
         json_extract_string(resource_json, '$.dispenseRequest.validityPeriod.end') AS stop_raw
@@ -49,6 +50,7 @@ SELECT
     CAST(p.total_cost AS DECIMAL(18, 2)) AS total_cost,
     json_extract_string(r, '$.reasonCode[0].coding[0].code') AS reason_code,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id

@@ -6,6 +6,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.effectiveDateTime') AS date_raw,
         json_extract(resource_json, '$.valueQuantity') IS NOT NULL AS is_quantity
     FROM fhir_in.imported_observation_resources
@@ -39,6 +40,7 @@ SELECT
     CASE WHEN is_quantity THEN json_extract_string(r, '$.valueQuantity.unit') ELSE p.text_units END AS units,
     {{ timestamp(date_raw) }} AS observed_at,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id

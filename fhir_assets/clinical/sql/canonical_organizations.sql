@@ -6,6 +6,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.address[0].state') AS state_raw,
         json_extract_string(resource_json, '$.address[0].postalCode') AS postal_raw,
         CASE WHEN json_extract_string(resource_json, '$.address[0].extension[0].url') = 'http://hl7.org/fhir/StructureDefinition/geolocation'
@@ -30,5 +31,6 @@ SELECT
         CASE WHEN json_extract_string(geo, '$.extension[1].url') = 'longitude' THEN json_extract_string(geo, '$.extension[1].valueDecimal') END
     ) AS DOUBLE) AS longitude,
     source_file,
+    CAST(source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw

@@ -5,6 +5,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.address[0].state') AS state_raw,
         json_extract_string(resource_json, '$.address[0].postalCode') AS postal_raw
     FROM fhir_in.imported_organization_resources
@@ -20,5 +21,6 @@ SELECT
     {{ zip5(postal_raw) }} AS zip_code,
     {{ text(json_extract_string(r, '$.telecom[0].value')) }} AS phone,
     source_file,
+    CAST(source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw

@@ -5,6 +5,7 @@ WITH raw AS (
         id,
         resource_json AS r,
         source_file,
+        source_line,
         json_extract_string(resource_json, '$.performedPeriod.start') AS start_raw,
         json_extract_string(resource_json, '$.performedPeriod.end') AS stop_raw
     FROM fhir_in.imported_procedure_resources
@@ -36,6 +37,7 @@ SELECT
     CAST(p.base_cost AS DECIMAL(18, 2)) AS base_cost,
     json_extract_string(r, '$.reasonCode[0].coding[0].code') AS reason_code,
     raw.source_file,
+    CAST(raw.source_line AS BIGINT) AS source_row,
     CAST(NULL AS VARCHAR) AS field_issues
 FROM raw
 LEFT JOIN pivoted AS p ON p.id = raw.id
