@@ -14,6 +14,7 @@ from reference_assets.layouts import (
     vintage_sql,
     zero_pad,
 )
+from reference_assets.vintages import ADI_VINTAGE, record_vintages
 from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
 from resources.publish import audited
@@ -71,7 +72,8 @@ WHERE adi_vintage IS NOT DISTINCT FROM newest_vintage
         "US_2021_ADI_...; the newest wins per block group): "
         "`adi_national_rank` is the national percentile (1 = least, 100 = most deprived), "
         "`adi_state_rank` the state decile (1-10). A block group too small or too "
-        "institutional to rank carries its `suppression_code` (GQ, PH, GQ-PH, QDI) instead."
+        "institutional to rank carries its `suppression_code` (GQ, PH, GQ-PH, QDI) instead. "
+        + ADI_VINTAGE.sentence
     ),
 )
 @audited
@@ -94,6 +96,7 @@ def ref_adi_blockgroup(
                 f"SELECT coalesce(suppression_code, 'ranked'), count(*) FROM {ADI_TABLE} GROUP BY 1"
             )
         )
+        vintages = record_vintages(session, ADI_TABLE, ADI_VINTAGE)
     context.log.info(f"{ADI_TABLE}: {summary.row_count} block groups, {codes}")
     return dg.MaterializeResult(
         check_results=published.check_results,
@@ -103,6 +106,7 @@ def ref_adi_blockgroup(
             **source_files_metadata(files),
             "ranked_blockgroups": int(codes.pop("ranked", 0)),
             "suppressed_blockgroups": dg.MetadataValue.json({k: int(v) for k, v in codes.items()}),
+            **vintages,
             **refusals,
         },
     )

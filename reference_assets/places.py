@@ -19,6 +19,7 @@ from reference_assets.layouts import (
     vintage_sql,
     zero_pad,
 )
+from reference_assets.vintages import PLACES_VINTAGE, record_vintages
 from resources import LandingZone, Warehouse, WarehouseSession
 from resources.landing import source_files_metadata
 from resources.publish import audited
@@ -168,6 +169,7 @@ def _load_long(
             if table == PLACES_COUNTY_TABLE
             else None
         )
+        vintages = record_vintages(session, table, PLACES_VINTAGE)
     context.log.info(f"{table}: {summary.row_count} rows, {measures} measures")
     metadata = {
         **summary.metadata(),
@@ -175,6 +177,7 @@ def _load_long(
         **source_files_metadata(files),
         "measures": int(measures),
         "rows_without_value": int(suppressed),
+        **vintages,
         **refusals,
     }
     if national is not None:
@@ -187,7 +190,7 @@ def _load_long(
     "CDC PLACES model-based estimates per county, long format: one row per county, measure "
     "(e.g. DIABETES, OBESITY) and value type (crude or age-adjusted prevalence), with the "
     "value, its 95% confidence limits and the county population. The national summary row "
-    "of a county pull is counted in the metadata, not loaded.",
+    "of a county pull is counted in the metadata, not loaded. " + PLACES_VINTAGE.sentence,
     PLACES_COUNTY_SQL,
 )
 def ref_places_county(
@@ -208,7 +211,7 @@ def ref_places_county(
     "ref_places_tract",
     "CDC PLACES model-based estimates per census tract (11-digit FIPS), long format: one "
     "row per tract, measure and value type, with the value, confidence limits, tract "
-    "population and its county.",
+    "population and its county. " + PLACES_VINTAGE.sentence,
     PLACES_TRACT_SQL,
 )
 def ref_places_tract(

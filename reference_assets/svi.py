@@ -4,8 +4,9 @@ Each row records its vintage (``svi_vintage``, the release year) read from the f
 (``SVI_2020_US_county.csv``, ``2022svi_pa_co_cdc.csv``); a file whose name carries no year
 is of the layout's vintage, 2022 (its header matched the 2022 columns). When one folder
 holds two vintages of the same county or tract, the newest wins for that key; the older
-rows are counted in the materialization metadata (``superseded_rows``), and the vintages
-the table holds are written in its table comment and metadata (``vintages``).
+rows are counted in the materialization metadata (``superseded_rows``). The vintages the
+table holds, and whether they are the described one, are recorded by the reference rule
+of :mod:`reference_assets.vintages` (table comment, metadata, ``vintage_as_described``).
 """
 
 import dagster as dg
@@ -23,6 +24,7 @@ from reference_assets.layouts import (
     zero_pad,
 )
 from reference_assets.svi_layout import SVI_2022_COLUMNS, SVI_TEXT_COLUMNS
+from reference_assets.vintages import SVI_VINTAGE, record_vintages
 from resources import LandingZone, Warehouse
 from resources.landing import source_files_metadata
 from resources.publish import audited
@@ -31,7 +33,7 @@ SVI_COUNTY_TABLE = "reference.ref_svi_county"
 SVI_TRACT_TABLE = "reference.ref_svi_tract"
 SVI_VIEW = "landing_svi"
 #: The vintage of the layout (reference_assets/svi_layout.py) a file without a year is read as.
-LAYOUT_VINTAGE = 2022
+LAYOUT_VINTAGE = SVI_VINTAGE.described
 #: The release year in a file's name (the last path part): 2020 in SVI_2020_US_county.csv.
 VINTAGE_SQL = vintage_sql(LAYOUT_VINTAGE)
 
@@ -131,19 +133,12 @@ def load_svi(
         missing_overall = session.fetch_rows(
             f"SELECT count(*) FROM {table} WHERE rpl_themes IS NULL"
         )[0][0]
-        vintages = dict(
-            session.fetch_rows(f"SELECT svi_vintage, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
-        )
         read = session.fetch_rows(
             "SELECT count(*) FROM ("
             + select_sql.replace(_CODES["vintage_filter"], "svi_vintage IS NOT NULL")
             + ") AS every_vintage"
         )[0][0]
-        held = ", ".join(str(v) for v in vintages)
-        session.execute(
-            f"COMMENT ON TABLE {table} IS 'CDC/ATSDR SVI, vintages held: {held} "
-            "(newest per geography)'"
-        )
+        vintages = record_vintages(session, table, SVI_VINTAGE)
     context.log.info(f"{table}: {summary.row_count} rows, ranking scopes {scopes}")
     return dg.MaterializeResult(
         check_results=published.check_results,
@@ -154,7 +149,7 @@ def load_svi(
             "rows_state_ranked": int(scopes.get("state", 0)),
             "rows_nationally_ranked": int(scopes.get("national", 0)),
             "rows_without_overall_rank": int(missing_overall),
-            "vintages": dg.MetadataValue.json({str(v): int(n) for v, n in vintages.items()}),
+            **vintages,
             "superseded_rows": int(read) - summary.row_count,
             **refusals,
         },
@@ -172,7 +167,7 @@ def load_svi(
         "the newest vintage wins per county; the vintages held are in the table comment and "
         "the `vintages` metadata). `rpl_themes` is the overall vulnerability percentile "
         "(0 = least, 1 = most vulnerable); `svi_rank_scope` says whether it ranks within the "
-        "state or nationally."
+        "state or nationally. " + SVI_VINTAGE.sentence
     ),
 )
 @audited
@@ -189,7 +184,8 @@ def ref_svi_county(
     description=(
         "CDC/ATSDR Social Vulnerability Index per census tract (11-digit FIPS): the same "
         "158 typed columns as the county table, -999 as NULL, with each row's vintage "
-        "(`svi_vintage`, newest per tract) and ranking scope (state or national)."
+        "(`svi_vintage`, newest per tract) and ranking scope (state or national). "
+        + SVI_VINTAGE.sentence
     ),
 )
 @audited

@@ -93,6 +93,7 @@ WARNING_ONLY_CHECKS = frozenset(
         "counties_cover_states",
         "tract_counties_in_geography",
         "zip_matches_state",
+        "vintage_as_described",
         "fhir_r4_model_validation",
         "warehouse_health",
     }

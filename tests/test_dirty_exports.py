@@ -407,6 +407,16 @@ def test_svi_vintages_are_recorded_and_the_newest_wins(shared_dir, landing_dir, 
     assert query(warehouse_path, "SELECT DISTINCT svi_vintage FROM reference.ref_svi_county") == [
         (2020,)
     ]
+    # ... and says so: the table is described as the 2022 release.
+    alone = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        asset_selection=list(keys)
+    )
+    meta = alone.asset_materializations_for_node("reference__ref_svi_county")[0].metadata
+    assert meta["vintage_note"].value == "loaded 2020 (67 rows), described as 2022"
+    (warning,) = [
+        e for e in alone.get_asset_check_evaluations() if e.check_name == "vintage_as_described"
+    ]
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
 
 
 def test_directory_zip_contradicting_its_state_is_flagged(landing_dir, materialize, warehouse_path):

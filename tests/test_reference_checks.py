@@ -29,7 +29,8 @@ def adi_rows(*ranks: tuple[str, str]) -> list[list[str]]:
     ]
 
 
-def write_adi(landing, rows, name="adi.csv"):
+def write_adi(landing, rows, name="US_2021_ADI_bg.csv"):
+    """An ADI file of the described 2021 release (the year is in its name)."""
     return write_csv(landing / "reference/adi" / name, ADI_HEADER, rows)
 
 
@@ -201,7 +202,6 @@ def test_fips_keep_leading_zeros_and_bad_fips_fail(
             ["G06003700201001", "06037A201001", "40", "4"],
             ["G06003700201002", "0603700201002", "41", "4"],
         ],
-        name="adi.csv",
     )
     result = materialize_reference(ADI_KEY, raise_on_error=False)
     evaluation = check_results(result)[("ref_adi_blockgroup", "fips_format")]
@@ -379,3 +379,50 @@ def test_sample_files_are_deterministic_for_a_seed(tmp_path):
     first, again, other = generate("a", 42), generate("b", 42), generate("c", 43)
     assert first == again
     assert first.keys() == other.keys() and first != other
+
+
+# ---- vintages -----------------------------------------------------------------------------
+
+
+def test_every_reference_source_records_and_reports_its_vintage(
+    reference_sample, landing_dir, materialize_reference, warehouse_path
+):
+    """ADI recorded no vintage in its metadata, PLACES none anywhere but a column: one rule
+    for SVI, ADI and PLACES (the SVI case is in test_dirty_exports)."""
+    write_adi(landing_dir, adi_rows(("57", "6"), ("12", "1")), name="US_2019_ADI_bg.csv")
+    places = landing_dir / "reference/places"
+    places.mkdir(parents=True)
+    county = next((reference_sample / "reference/places").glob("*County*"))
+    shutil.copy(county, places / "places_county.csv")  # a file name without a year
+    result = materialize_reference(f"{ADI_KEY} or key:reference/ref_places_county")
+    assert result.success
+    checks = check_results(result)
+
+    adi = result.asset_materializations_for_node("reference__ref_adi_blockgroup")[0].metadata
+    assert adi["vintages"].value == {"2019": 2} and adi["described_vintage"].value == 2021
+    assert adi["vintage_note"].value == "loaded 2019 (2 rows), described as 2021"
+    warning = checks[("ref_adi_blockgroup", "vintage_as_described")]
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.metadata["vintages_loaded"].value == {"2019": 2}
+
+    places_meta = result.asset_materializations_for_node("reference__ref_places_county")[0].metadata
+    rows = query(warehouse_path, "SELECT count(*) FROM reference.ref_places_county")[0][0]
+    assert places_meta["vintages"].value == {"unknown": rows}
+    assert not checks[("ref_places_county", "vintage_as_described")].passed
+    (comment,) = query(
+        warehouse_path,
+        "SELECT comment FROM duckdb_tables() WHERE table_name = 'ref_adi_blockgroup'",
+    )[0]
+    assert comment.startswith("Neighborhood Atlas ADI, vintages held: 2019;")
+
+    # The described releases pass: the file names carry 2021 and 2024.
+    (landing_dir / "reference/adi/US_2019_ADI_bg.csv").rename(
+        landing_dir / "reference/adi/US_2021_ADI_bg.csv"
+    )
+    (places / "places_county.csv").rename(places / county.name)
+    result = materialize_reference(f"{ADI_KEY} or key:reference/ref_places_county")
+    checks = check_results(result)
+    assert checks[("ref_adi_blockgroup", "vintage_as_described")].passed
+    assert checks[("ref_places_county", "vintage_as_described")].passed
+    meta = result.asset_materializations_for_node("reference__ref_places_county")[0].metadata
+    assert meta["vintage_note"].value == "as described (2024)"
