@@ -23,28 +23,17 @@ def ids_unique(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dg.Asse
     return IDS_UNIQUE.rule(AuditContext(session=session, table=table, published=table))
 
 
-def resource_rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dict[str, int]:
-    """The failing rows of the three resource rules, in ONE scan of ``table``.
+_RULE_NAMES = ("invalid_json", "not_patient", "id_mismatch", "outside_value_set", "bad_birth_dates")
+_MEMBERS = "['$.resourceType', '$.id', '$.gender', '$.birthDate']"
 
-    Each resource is validated once and its four members are extracted by one parse
-    (``json_extract_string`` with a list of paths); the rules below read their counts from
-    here, so auditing a staged table costs one pass, not three.
-    """
+
+def _rule_counts_sql(table: str, validity: str, members: str) -> str:
     allowed = ", ".join(sql_literal(g) for g in GENDERS)
-    row = session.fetch_rows(
-        f"""
+    return f"""
         WITH parsed AS (
-            SELECT id, gender, birth_date, resource_json, json_valid(resource_json) AS ok
-            FROM {table}
+            SELECT id, gender, birth_date, resource_json, {validity} AS ok FROM {table}
         ),
-        extracted AS (
-            SELECT
-                *,
-                CASE WHEN ok THEN json_extract_string(
-                    resource_json, ['$.resourceType', '$.id', '$.gender', '$.birthDate']
-                ) END AS m
-            FROM parsed
-        ),
+        extracted AS (SELECT *, {members} AS m FROM parsed),
         members AS (
             SELECT *, m[1] AS rt, m[2] AS rid, m[3] AS rg, m[4] AS rb FROM extracted
         )
@@ -59,9 +48,24 @@ def resource_rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) 
                 OR try_cast(rb AS DATE) IS DISTINCT FROM birth_date) THEN 1 END)
         FROM members
         """
-    )[0]
-    names = ("invalid_json", "not_patient", "id_mismatch", "outside_value_set", "bad_birth_dates")
-    return {name: int(value) for name, value in zip(names, row, strict=True)}
+
+
+def resource_rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dict[str, int]:
+    """The failing rows of the three resource rules, in ONE scan of ``table``.
+
+    Each resource is parsed once: its four members are extracted by one
+    ``json_extract_string`` with a list of paths, and the rules below read their counts
+    from here. A document that is not JSON makes that extraction fail in either engine;
+    only then a second scan validates each document first (``json_valid``, a second
+    parse) to count and report the invalid ones.
+    """
+    extract = f"json_extract_string(resource_json, {_MEMBERS})"
+    try:
+        row = session.fetch_rows(_rule_counts_sql(table, "resource_json IS NOT NULL", extract))
+    except Exception:  # an unparsable document: the guarded scan below counts them
+        guarded = f"CASE WHEN ok THEN {extract} END"
+        row = session.fetch_rows(_rule_counts_sql(table, "json_valid(resource_json)", guarded))
+    return {name: int(value) for name, value in zip(_RULE_NAMES, row[0], strict=True)}
 
 
 def resources_are_patients(
