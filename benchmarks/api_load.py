@@ -216,7 +216,11 @@ def server(snapshots: Path, workers: int):
             if time.monotonic() - started > 1800:
                 raise SystemExit("the server did not become healthy in 30 min")
             time.sleep(0.5)
-        print(f"  server ready in {time.monotonic() - started:.1f} s at {base}", flush=True)
+        print(
+            f"  server ready in {time.monotonic() - started:.1f} s at {base}, "
+            f"{server_rss_mb(proc.pid):,.0f} MB resident",
+            flush=True,
+        )
         yield base, proc.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -320,6 +324,18 @@ def server_cpu_seconds(pid: int) -> float:
             times = p.cpu_times()
             total += times.user + times.system
     return total
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server process and its children, in MB."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0
+    for p in (process, *process.children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 1e6
 
 
 def measure(base, pid, pool, endpoint, phase, seconds, concurrency, seed) -> Result:
