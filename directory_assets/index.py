@@ -114,7 +114,8 @@ class DirectoryIndex:
                 "distance_miles, strength "
                 "FROM directory.network_relationships ORDER BY key, neighbour_rank"
             )
-            network_keys = network.column("key").to_numpy(zero_copy_only=False)
+            # Fixed-width text, not Python strings: nothing for the garbage collector to walk.
+            network_keys = network.column("key").to_numpy(zero_copy_only=False).astype(str)
             network = network.select(list(NETWORK_COLUMNS))
         type_codes = located.column("org_type").dictionary_encode().combine_chunks()
         org_ids = located.column("org_id").to_numpy(zero_copy_only=False)
@@ -127,7 +128,7 @@ class DirectoryIndex:
             org_ranks=org_ranks,
             types=type_codes.indices.to_numpy(zero_copy_only=False),
             type_names=tuple(type_codes.dictionary.to_pylist()),
-            treatment=treatment.combine_chunks(),
+            treatment=treatment.select(list(DISPLAY_COLUMNS)).combine_chunks(),
             state_slices=slices,
             flags=flags,
             stats=directory_stats(session),

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -119,6 +120,10 @@ class Published:
             statistics=statistics,
             loaded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
+        # The snapshot lives until the next publish: move what loading left behind out of
+        # the collector's generations, so a full collection never walks it mid-request.
+        gc.collect()
+        gc.freeze()
         log.info("loaded snapshot %s in %.1fs", manifest.version, time.monotonic() - started)
         return published
 
