@@ -16,18 +16,23 @@ from tests.support.fhir import struct_mapping_json
 
 pytest_plugins = ["tests.support.spark_server"]
 
-#: Three patients: everything present, nothing optional, and odd values.
+#: Three patients: everything present (optional inputs too), nothing optional, odd values.
 INPUT_SQL = """
 SELECT * FROM (VALUES
     ('p1', 'urn:test', 'Dr.', 'Ann', 'Lee', 'Jr.', 'F', DATE '1990-03-04', DATE '2020-01-02',
-     '1 Main St', 'Boston', 'MA', '02155', 'US', '555-0101', 'ann@example.org', 'white', 'hispanic', 'a.csv'),
+     '1 Main St', 'Boston', 'MA', '02155', 'US', '555-0101', 'ann@example.org', 'white', 'hispanic', 'a.csv',
+     'M', 'Middlesex County', CAST(42.4184296 AS DOUBLE), CAST(-71.1061639 AS DOUBLE),
+     CAST(1234.50 AS DECIMAL(18, 2)), CAST(0.10 AS DECIMAL(18, 2))),
     ('p2', 'urn:test', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'b.csv'),
+     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'b.csv',
+     NULL, NULL, NULL, NULL, NULL, NULL),
     ('p3', 'urn:test', NULL, 'Zoë "Z"', 'O''Brien', NULL, 'junk', DATE '1901-12-31', NULL,
-     NULL, NULL, NULL, '00501', 'US', NULL, 'z@example.org', 'other', NULL, 'c.csv')
+     NULL, NULL, NULL, '00501', 'US', NULL, 'z@example.org', 'other', NULL, 'c.csv',
+     'never married', NULL, CAST(18.5 AS DOUBLE), NULL, NULL, CAST(99.99 AS DECIMAL(18, 2)))
 ) AS t(patient_id, identifier_system, name_prefix, given_name, family_name, name_suffix, gender,
        birth_date, deceased_date, address_line, city, state, postal_code, country, phone, email,
-       race, ethnicity, source_file)
+       race, ethnicity, source_file, marital_status, county, latitude, longitude,
+       healthcare_expenses, healthcare_coverage)
 """
 
 
@@ -128,6 +133,17 @@ def test_contract_columns_and_missing_column_error():
         {"use": "official", "family": "Lee", "given": ["Ann"], "prefix": ["Dr."], "suffix": ["Jr."]}
     ]
     assert p1["deceasedDateTime"] == "2020-01-02"
+    assert p1["maritalStatus"]["coding"][0]["code"] == "M"
+    assert p1["address"][0]["district"] == "Middlesex County"
+    assert p1["address"][0]["extension"][0]["extension"] == [
+        {"url": "latitude", "valueDecimal": 42.4184296},
+        {"url": "longitude", "valueDecimal": -71.1061639},
+    ]
+    assert [e.get("valueMoney") for e in p1["extension"][2:]] == [
+        {"value": 1234.5, "currency": "USD"},
+        {"value": 0.1, "currency": "USD"},
+    ]
+    assert resources["p3"]["maritalStatus"] == {"text": "never married"}  # not a v3 code
     p3 = resources["p3"]
     assert p3["name"][0] == {"use": "official", "family": "O'Brien", "given": ['Zoë "Z"']}
     assert p3["gender"] == "unknown"  # junk maps to unknown
