@@ -89,7 +89,8 @@ class SparkWarehouseSession(WarehouseSession):
         self.parquet_compression = parquet_compression
         self.parquet_row_group_size = parquet_row_group_size
         self._stage_file = stage_file or (lambda path: str(path))
-        self._rejects: dict[str, Any] = {}  # view -> DataFrame of its malformed rows
+        #: view -> (path, read location, DataFrame of its malformed rows) per file
+        self._rejects: dict[str, list[tuple[str, str, Any]]] = {}
 
     # -- SQL ------------------------------------------------------------------------------
     def _sql(self, statement: str, args: Any = None) -> Any:
@@ -313,36 +314,84 @@ class SparkWarehouseSession(WarehouseSession):
                 # Spark refuses queries on the corrupt column of a raw CSV scan: cache first.
                 frame = frame.cache()
                 bad = frame.where(F.col(_CORRUPT_RECORD).isNotNull())
-                rejects.append(
-                    bad.select(
-                        F.lit(str(path)).alias("source_file"),
-                        F.lit(None).cast("bigint").alias("source_line"),
-                        F.lit("malformed row: the fields do not match the header").alias("error"),
-                        F.col(_CORRUPT_RECORD).alias("raw_record"),
-                    )
-                )
+                rejects.append((str(path), location, bad.select(_CORRUPT_RECORD)))
                 frame = frame.where(F.col(_CORRUPT_RECORD).isNull()).drop(_CORRUPT_RECORD)
             frames.append(frame.withColumn("source_file", F.lit(str(path))))
         combined = frames[0]
         for frame in frames[1:]:
             combined = combined.unionByName(frame, allowMissingColumns=True)
         combined.createOrReplaceTempView(view)
-        for frame in rejects[1:]:
-            rejects[0] = rejects[0].unionByName(frame)
-        if rejects:
-            self._rejects[view] = rejects[0]
+        if store_rejects:
+            self._rejects[view] = rejects
 
     def malformed_rows_sql(self, view: str) -> str:
         check_table_name(view)
-        malformed = self._rejects.get(view)
-        if malformed is None:
+        located = [
+            self._located_rejects(path, location, bad)
+            for path, location, bad in self._rejects.get(view, [])
+            if not bad.isEmpty()  # a clean file is not read again
+        ]
+        if not located:
             return (
                 "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
                 "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
             )
+        malformed = located[0]
+        for frame in located[1:]:
+            malformed = malformed.unionByName(frame)
         name = f"{view}__malformed"
         malformed.createOrReplaceTempView(name)
         return f"SELECT source_file, source_line, error, raw_record FROM {name}"
+
+    def _located_rejects(self, path: str, location: str, bad: Any) -> Any:
+        """The malformed rows of one CSV file with their physical line (1 = the header).
+
+        A PERMISSIVE read keeps a malformed row's raw text but not its line, so the file is
+        read again as text: each line's number is the lines of the file blocks before its
+        block plus its position in the block (``monotonically_increasing_id`` is ordered
+        but not consecutive across partitions, so it is only used within one block). The
+        k-th malformed row with a given text is on the k-th line with that text.
+        """
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        text = self.spark.read.text(location).select(
+            F.col("value").alias("raw_record"),
+            F.col("_metadata.file_block_start").alias("block"),
+            F.spark_partition_id().alias("part"),
+            F.monotonically_increasing_id().alias("position"),
+        )
+        blocks = text.groupBy("block", "part").agg(
+            F.count(F.lit(1)).alias("lines"), F.min("position").alias("first")
+        )
+        earlier = Window.orderBy("block", "part").rowsBetween(Window.unboundedPreceding, -1)
+        blocks = blocks.withColumn("before", F.coalesce(F.sum("lines").over(earlier), F.lit(0)))
+        texts = bad.select(F.col(_CORRUPT_RECORD).alias("raw_record")).distinct()
+        lines = (
+            text.join(texts, "raw_record", "left_semi")
+            .join(blocks, ["block", "part"])
+            .select(
+                "raw_record",
+                (F.col("before") + F.col("position") - F.col("first") + 1).alias("source_line"),
+            )
+        )
+        nth = Window.partitionBy("raw_record").orderBy("source_line")
+        lines = lines.withColumn("nth", F.row_number().over(nth))
+        copies = Window.partitionBy("raw_record").orderBy("order")
+        records = (
+            bad.select(
+                F.col(_CORRUPT_RECORD).alias("raw_record"),
+                F.monotonically_increasing_id().alias("order"),
+            )
+            .withColumn("nth", F.row_number().over(copies))
+            .join(lines, ["raw_record", "nth"], "left")
+        )
+        return records.select(
+            F.lit(path).alias("source_file"),
+            F.col("source_line").cast("bigint").alias("source_line"),
+            F.lit("malformed row: the fields do not match the header").alias("error"),
+            "raw_record",
+        )
 
     def _reader_options(
         self, file_format: str, columns: Mapping[str, str] | None, options: Mapping[str, Any]
