@@ -120,7 +120,8 @@ def map_patients(
     :data:`PATIENT_MAPPING_INPUT_COLUMNS`, and any of :data:`OPTIONAL_MAPPING_INPUT_COLUMNS`
     (other columns are ignored). It is registered as
     the temporary view ``patient_mapping_input`` and the table is published through
-    ``audits`` (built staged, audited, swapped in atomically), inside the engine.
+    ``audits`` (built staged, audited, swapped in atomically), inside the engine, with
+    ``resource_json`` stored as a document column.
     """
     check_table_name(target_table)
     available = {
@@ -133,4 +134,6 @@ def map_patients(
         f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS\n"
         f"{mapping_input_sql(input_sql, available)}"
     )
-    return session.publish(target_table, patient_mapping_sql(), audits)
+    return session.publish(
+        target_table, patient_mapping_sql(), audits, document_columns=("resource_json",)
+    )

@@ -211,7 +211,15 @@ class SparkWarehouseSession(WarehouseSession):
             self.drop_table(stage)
         return self.summarize(table)
 
-    def create_staged_table(self, staged: str, select_sql: str, params: SqlParams = None) -> None:
+    def create_staged_table(
+        self,
+        staged: str,
+        select_sql: str,
+        params: SqlParams = None,
+        document_columns: Sequence[str] = (),
+    ) -> None:
+        """``CREATE TABLE AS`` (Delta or Parquet); the files' pages are compressed as a
+        whole, so ``document_columns`` need nothing of their own."""
         fmt = "DELTA" if self.table_format == "delta" else "PARQUET"
         select = self._select(select_sql)
         self._sql(

@@ -164,3 +164,21 @@ def test_spark_produces_the_same_resources(spark_env):
         on_duckdb = mapped_json(duck)
     assert on_spark == on_duckdb
     assert list(on_spark["p1"]) == list(on_duckdb["p1"])  # same key order
+
+
+def test_resource_json_is_stored_as_a_zstd_document_column():
+    with local_warehouse().session() as session:
+        map_patients(session, COMBINATIONS_SQL, "fhir.stored")
+        session.execute("CHECKPOINT")
+        compression = dict(
+            session.fetch_rows(
+                "SELECT column_name, string_agg(DISTINCT compression, ',') "
+                "FROM pragma_storage_info('fhir.stored') WHERE segment_type = 'VARCHAR' "
+                "GROUP BY column_name"
+            )
+        )
+        assert compression["resource_json"] == "ZSTD"
+        assert "ZSTD" not in compression["family_name"]  # query columns keep DuckDB's choice
+        assert session.row_count("fhir.stored") == 8192
+        with pytest.raises(ValueError, match=r"Document columns \['resource'\]"):
+            session.publish("fhir.x", "SELECT 1 AS id", document_columns=("resource",))
