@@ -39,8 +39,9 @@ RAW_LINES = {"header": False, "quote": "", "delimiter": "\x01"}
 
 #: Resource types whose resources belong to a patient: type -> the column naming it.
 PATIENT_COLUMN = "patient_id"
-#: Types exported for a group because its resources reference them.
-REFERENCED_TYPES = ("Organization", "Practitioner")
+#: Types exported for a group because its resources reference them, in the order they are
+#: selected: a practitioner references the organization it works at.
+REFERENCED_TYPES = ("Practitioner", "Organization")
 SCENARIOS = "healthsim.scenarios"
 SCENARIO_ENTITIES = "healthsim.scenario_entities"
 
@@ -123,22 +124,23 @@ def export_queries(
             select += f" WHERE {PATIENT_COLUMN} IN ({members})"
         queries.append((mapping.resource_type, select))
     if members:
-        # Organizations and practitioners: only those the group's resources reference.
-        exported = " UNION ALL ".join(
+        # Organizations and practitioners: only those the group's resources reference, and
+        # the organizations those practitioners work at (practitioners are read first).
+        referencing = [
             f"SELECT resource_json FROM ({select}) AS r"
             for kind, select in queries
             if kind not in REFERENCED_TYPES and kind != "Patient"
-        )
-        queries = [
-            (
-                kind,
-                f"{select} WHERE '{kind}/' || id IN (SELECT unnest(regexp_extract_all("
-                f"""resource_json, '"reference":"({kind}/[^"]+)"', 1)) FROM ({exported}) AS e)"""
-                if kind in REFERENCED_TYPES and exported
-                else select,
-            )
-            for kind, select in queries
         ]
+        selects = dict(queries)
+        for kind in REFERENCED_TYPES:
+            if kind in selects and referencing:
+                selects[kind] = (
+                    f"{selects[kind]} WHERE '{kind}/' || id IN (SELECT unnest(regexp_extract_all("
+                    f"""resource_json, '"reference":"({kind}/[^"]+)"', 1)) """
+                    f"FROM ({' UNION ALL '.join(referencing)}) AS e)"
+                )
+                referencing.append(f"SELECT resource_json FROM ({selects[kind]}) AS r")
+        queries = [(kind, selects[kind]) for kind, _ in queries]
     return [
         (kind, f"SELECT resource_json FROM ({select}) AS q ORDER BY id", f"{select} ORDER BY id")
         for kind, select in queries
