@@ -22,12 +22,22 @@ TARGETS = [
     dg.AssetKey(["analytics", "dim_geography"]),
     dg.AssetKey(["healthsim", "scenarios"]),
 ]
+SOURCES = (
+    "reference/states",
+    "reference/places",
+    "reference/svi",
+    "reference/adi",
+    "synthea",
+    "healthsim",
+    "scenarios_legacy",
+)
 
 
 def test_two_identical_runs_give_identical_content_hashes(
     materialize, landing_dir, warehouse_path
 ) -> None:
-    generate_sample(landing_dir, patients=500, healthsim_patients=300)
+    # Every source the selection reads (the directory and FHIR patient files feed none of it).
+    generate_sample(landing_dir, *SOURCES, healthsim_patients=300)
     selection = dg.AssetSelection.assets(*TARGETS).upstream()
     hashes = []
     for _ in range(2):
