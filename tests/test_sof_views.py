@@ -22,9 +22,6 @@ from tests.support import PROJECT_ROOT, generate_sample, load_definitions
 
 pytest_plugins = ["tests.support.spark_server"]
 
-# The FHIR pipeline materialized, then every shipped view over it.
-pytestmark = pytest.mark.slow
-
 VIEWS_DIR = PROJECT_ROOT / "views"
 RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 DEMOGRAPHICS = dg.AssetSelection.assets(["fhir_views", "patient_demographics"])
@@ -54,6 +51,7 @@ def patients_warehouse(landing_dir: Path, warehouse_path: Path, materialize) -> 
     return warehouse_path
 
 
+@pytest.mark.slow  # the FHIR pipeline materialized, then views over it
 def test_patient_demographics_view_materializes_the_patients(patients_warehouse: Path) -> None:
     with duckdb.connect(str(patients_warehouse), read_only=True) as con:
         view_rows = con.sql(
@@ -81,6 +79,7 @@ def test_view_assets_carry_the_view_columns_and_depend_on_the_resource_table() -
     assert list(columns)[:3] == ["patient_id", "gender", "birth_date"]
 
 
+@pytest.mark.slow  # the FHIR pipeline materialized, then views over it
 def test_view_run_prints_rows_as_json(patients_warehouse: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(
@@ -247,6 +246,7 @@ CLINICAL_VIEWS = [
 ]
 
 
+@pytest.mark.slow  # the FHIR pipeline materialized, then views over it
 def test_clinical_views_match_the_resource_tables(sample_sources, materialize, warehouse_path):
     """The shipped clinical views over #17's resource tables, against their query columns."""
     from tests.support.healthsim import install_geography
