@@ -211,7 +211,7 @@ def rejected_records(
             "SELECT source_name, count(*) FROM directory.rejected_records GROUP BY 1 ORDER BY 1"
         )
         by_reason = session.fetch_rows(
-            "SELECT regexp_replace(reason, ':.*', ''), count(*) FROM directory.rejected_records "
+            "SELECT split_part(reason, ':', 1), count(*) FROM directory.rejected_records "
             "GROUP BY 1 ORDER BY 2 DESC, 1"
         )
     context.log.info(f"{summary.row_count} rejected records")

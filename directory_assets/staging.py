@@ -135,7 +135,7 @@ def stage_source(
             source.rejected_table, f"SELECT * FROM rejected_{source.name}"
         )
         reasons = session.fetch_rows(
-            f"SELECT regexp_replace(reason, ':.*', ''), count(*) FROM {source.rejected_table} "
+            f"SELECT split_part(reason, ':', 1), count(*) FROM {source.rejected_table} "
             "GROUP BY 1 ORDER BY 2 DESC, 1"
         )
     context.log.info(f"{source.name}: {summary.row_count} staged, {rejected.row_count} quarantined")

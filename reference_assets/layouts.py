@@ -213,6 +213,6 @@ def vintage_sql(default: int | None, path: str = "source_file") -> str:
     ``SVI_2020_US_county.csv``, 2024 in ``..._2024_release.csv``; ``default`` when none."""
     fallback = "CAST(NULL AS INTEGER)" if default is None else str(int(default))
     return (
-        f"coalesce(try_cast(nullif(regexp_extract(regexp_replace({path}, '^.*[/\\\\]', ''), "
+        f"coalesce(try_cast(nullif(regexp_extract(regexp_replace({path}, '^.*[/\\\\]', '', 'g'), "
         f"'(19|20)[0-9]{{2}}', 0), '') AS INTEGER), {fallback})"
     )

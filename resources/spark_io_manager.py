@@ -14,27 +14,6 @@ from resources.spark_warehouse import SparkWarehouse
 DEFAULT_SCHEMA = "public"
 
 
-def _sql_type(dtype: object) -> str:
-    """The SQL type (DuckDB spelling, translated for Spark) of a pandas column type."""
-    if pd.api.types.is_bool_dtype(dtype):
-        return "BOOLEAN"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "BIGINT"
-    if pd.api.types.is_float_dtype(dtype):
-        return "DOUBLE"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "TIMESTAMP"
-    return "VARCHAR"
-
-
-def empty_table_sql(frame: pd.DataFrame) -> str:
-    """A SELECT of no rows with the frame's columns (Spark cannot infer types of no rows)."""
-    columns = ", ".join(
-        f"CAST(NULL AS {_sql_type(dtype)}) AS {name}" for name, dtype in frame.dtypes.items()
-    )
-    return f"SELECT {columns} WHERE 1 = 0"
-
-
 class SparkPandasIOManager(dg.ConfigurableIOManager):
     """Stores DataFrame outputs as Spark tables through the Spark warehouse."""
 
@@ -51,10 +30,7 @@ class SparkPandasIOManager(dg.ConfigurableIOManager):
             )
         table = _table_for(context.asset_key, self.schema_name)
         with self.warehouse.session() as session:
-            if obj.empty:
-                summary = session.create_table_as(table, empty_table_sql(obj))
-            else:
-                summary = session.create_table_from_df(table, obj)
+            summary = session.create_table_from_df(table, obj)
         context.add_output_metadata(summary.metadata())
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:

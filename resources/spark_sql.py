@@ -1,13 +1,10 @@
 """DuckDB-dialect SQL as Spark SQL: sqlglot, plus rules for what sqlglot writes wrongly.
 
 Every asset declares its SQL once, in DuckDB's dialect. :func:`translate` parses each
-statement once with sqlglot (``read="duckdb"``), maps logical ``schema.table`` names to
-``catalog.schema.table`` (:class:`SparkNaming`), applies :func:`_rule` to every node and
-writes Spark SQL. The rules exist only where sqlglot's Spark output is wrong or missing
-for DuckDB's meaning; ``docs/spark.md`` lists each with the sqlglot behaviour it corrects,
-and ``tests/test_spark_translation.py`` translates every statement the project ships.
-Where a portable spelling exists the project's SQL uses it instead of a rule
-(``array_length`` for lists, ``strftime(d, '%B')`` for month names).
+statement once (``read="duckdb"``), names tables ``catalog.schema.table``
+(:class:`SparkNaming`), applies :func:`_rule` where sqlglot's Spark output is wrong and
+writes Spark SQL. ``docs/spark.md`` lists each rule, and the portable spellings the
+project's SQL uses instead of rules.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ErrorLevel
 from sqlglot.generators.spark import SparkGenerator
+from sqlglot.time import format_time
 
 #: Spark built-ins sqlglot does not model: written by the rules below, or spelled the same
 #: in DuckDB (``hash``, ``now``, ``zip_with``; ``hash`` values differ between the engines).
@@ -29,38 +27,22 @@ SPARK_FUNCTIONS = frozenset(
     re.findall(
         r"\w+",
         "hash now zip_with parse_json try_parse_json variant_get try_variant_get schema_of_variant"
-        " try_to_timestamp monotonically_increasing_id inline weekday slice",
+        " monotonically_increasing_id inline weekday slice",
     )
 )
-
-# strftime directive -> (Java pattern for formatting, for parsing: one digit accepted)
-_DIRECTIVES: dict[str, tuple[str, ...]] = {
-    d: tuple(java.split("/")) if "/" in java else (java, java)
-    for d, java in (
-        item.split("=")
-        for item in re.findall(
-            r"\S+",
-            "%Y=yyyy %y=yy %m=MM/M %-m=M %d=dd/d %-d=d %e=d %-e=d %H=HH/H %-H=H %I=hh/h %-I=h"
-            " %M=mm/m %-M=m %S=ss/s %-S=s %f=SSSSSS %g=SSS %n=SSSSSSSSS %p=a %b=MMM %h=MMM"
-            " %B=MMMM %a=EEE %A=EEEE %j=DDD/D %z=xx %Z=z %%=%",
-        )
-    )
-}
-_DIRECTIVE_RE = re.compile(r"%-?[A-Za-z%]")
+_DIRECTIVE = re.compile(r"%-?[A-Za-z%]")
 
 
-def strftime_to_java(fmt: str, parsing: bool = False) -> str:
-    """A strftime format as a Java ``DateTimeFormatter`` pattern, literal text quoted."""
+def strftime_to_java(fmt: str) -> str:
+    """A strftime format as a Java pattern: each directive as sqlglot maps it for Spark,
+    literal text quoted (sqlglot leaves ``T`` or ``Z`` bare, and Java reads them as letters)."""
     parts = []
-    for piece in re.split(f"({_DIRECTIVE_RE.pattern})", fmt):
-        if _DIRECTIVE_RE.fullmatch(piece):
-            if piece not in _DIRECTIVES:
-                raise ValueError(f"strftime directive {piece!r} in {fmt!r} has no Spark form.")
-            parts.append(_DIRECTIVES[piece][parsing])
-        elif re.search(r"[A-Za-z\[\]{}#']", piece):
-            parts.append("'" + piece.replace("'", "''") + "'")
-        else:
-            parts.append(piece)
+    for piece in re.split(f"({_DIRECTIVE.pattern})", fmt):
+        java = format_time(piece, Spark.INVERSE_TIME_MAPPING, Spark.INVERSE_TIME_TRIE) or ""
+        if _DIRECTIVE.fullmatch(piece) and java == piece:
+            raise ValueError(f"strftime directive {piece!r} in {fmt!r} has no Spark form.")
+        literal = not _DIRECTIVE.fullmatch(piece) and re.search(r"[A-Za-z\[\]{}#']", piece)
+        parts.append("'" + piece.replace("'", "''") + "'" if literal else java)
     return "".join(parts)
 
 
@@ -70,8 +52,7 @@ class _Generator(SparkGenerator):
     def format_time(self, expression, inverse_time_mapping=None, inverse_time_trie=None):  # type: ignore[override]
         fmt = expression.args.get("format")
         if isinstance(fmt, exp.Literal) and fmt.is_string:
-            parsing = isinstance(expression, exp.StrToTime | exp.StrToDate | exp.UnixToTime)
-            java = strftime_to_java(fmt.this, parsing=parsing)
+            java = strftime_to_java(fmt.this)
             return "'" + java.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return super().format_time(expression, inverse_time_mapping, inverse_time_trie)
 
@@ -132,21 +113,11 @@ def _spark(template: str, **values: exp.Expr) -> exp.Expr:
     return _bottom_up(sqlglot.parse_one(template, read="spark"), fill)
 
 
-def _path(path: exp.Expr) -> exp.Literal:
-    """A DuckDB JSON path (a literal or sqlglot's parsed form) as a ``$.a[0]`` literal."""
-    if isinstance(path, exp.Literal) and path.is_string:
-        return path
-    if not isinstance(path, exp.JSONPath):
+def _path(path: exp.Expr) -> exp.Expr:
+    """A DuckDB JSON path (a literal or sqlglot's parsed form) as a Spark ``'$.a[0]'``."""
+    if not isinstance(path, exp.Literal | exp.JSONPath):
         raise ValueError("JSON paths must be literals to run on Spark.")
-    text = "$"
-    for part in path.expressions:
-        if isinstance(part, exp.JSONPathKey):
-            text += f".{part.this}"
-        elif isinstance(part, exp.JSONPathSubscript):
-            text += f"[{part.this}]"
-        elif not isinstance(part, exp.JSONPathRoot):
-            raise ValueError(f"JSON path part {part.sql()} has no Spark translation.")
-    return exp.Literal.string(text)
+    return sqlglot.parse_one(path.sql(dialect="spark"), read="spark")
 
 
 # JSON values are JSON text (STRING) on Spark; these read them through VARIANT.
@@ -175,25 +146,20 @@ _JSON_VALUE = """CASE WHEN schema_of_variant(variant_get(parse_json(d), p)) LIKE
 _FROM_JSON = {'["VARCHAR"]': "array<string>", '["BIGINT"]': "array<bigint>"}
 _FROM_JSON |= {'["DOUBLE"]': "array<double>", '"VARCHAR"': "string"}
 #: DuckDB types sqlglot writes under names Spark lacks.
-_TYPES = {"INT128": "DECIMAL(38, 0)", "UBIGINT": "DECIMAL(20, 0)", "UINT": "BIGINT"}
-_TYPES |= {"USMALLINT": "INT", "JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP_LTZ"}
+_TYPES = {"JSON": "STRING", "TIMESTAMPTZ": "TIMESTAMP_LTZ"}
 _RANKS = exp.RowNumber | exp.Rank | exp.DenseRank
+#: DuckDB functions sqlglot passes through unchanged, as Spark SQL of their argument ``v``
+#: (Spark's to_json takes containers: json_quote is a one-item array's JSON, cut).
+_FUNCTIONS = {
+    "json_quote": "CASE WHEN v IS NOT NULL THEN substr(to_json(array(v)), 2, length(to_json(array(v))) - 2) END",
+    "json_valid": "CASE WHEN v IS NOT NULL THEN try_parse_json(v) IS NOT NULL END",
+}
 
 
 def _rule(node: exp.Expr) -> exp.Expr:
     """One node, rewritten where sqlglot's Spark output differs from DuckDB's meaning."""
-    if isinstance(node, exp.Anonymous):
-        name, args = node.name.lower(), node.expressions
-        if name == "try_strptime":  # sqlglot passes DuckDB's function through
-            java = strftime_to_java(args[1].name, parsing=True)
-            return exp.func("try_to_timestamp", args[0], exp.Literal.string(java))
-        if name == "json_quote":  # Spark's to_json takes containers: a one-item array, cut
-            template = "CASE WHEN v IS NOT NULL THEN substr(to_json(array(v)), 2, length(to_json(array(v))) - 2) END"
-            return _spark(template, v=args[0])
-        if name == "json_valid":
-            return _spark(
-                "CASE WHEN j IS NOT NULL THEN try_parse_json(j) IS NOT NULL END", j=args[0]
-            )
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _FUNCTIONS:
+        return _spark(_FUNCTIONS[node.name.lower()], v=node.expressions[0])
     if isinstance(node, exp.JSONType):
         if node.expression is None:
             return _spark(_JSON_TYPE, j=node.this)
@@ -201,34 +167,22 @@ def _rule(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.JSONExtractScalar):  # ->> : the value as text; a list of paths
         paths = node.expression  # (json_extract_string(doc, ['$.a', '$.b'])) gives a list
         values = [
-            exp.func(
-                "variant_get",
-                _spark("parse_json(j)", j=node.this),
-                _path(p),
-                exp.Literal.string("string"),
-            )
+            _spark("variant_get(parse_json(j), p, 'string')", j=node.this, p=_path(p))
             for p in (paths.expressions if isinstance(paths, exp.Array) else [paths])
         ]
         return exp.Array(expressions=values) if isinstance(paths, exp.Array) else values[0]
     if isinstance(node, exp.JSONExtract):
         paths = node.expression
-        steps = paths.expressions if isinstance(paths, exp.JSONPath) else []
-        if (
-            steps
-            and isinstance(steps[-1], exp.JSONPathSubscript)
-            and isinstance(steps[-1].this, exp.JSONPathWildcard)
-        ):
+        if isinstance(paths, exp.JSONPath) and _path(paths).name.endswith("[*]"):
             array = exp.func(
-                "get_json_object", node.this, _path(exp.JSONPath(expressions=steps[:-1]))
+                "get_json_object", node.this, exp.Literal.string(_path(paths).name[:-3])
             )
             return _spark(_JSON_ARRAY, j=array)  # '$.key[*]': the elements as JSON texts
-        if isinstance(paths, exp.Array):
-            return exp.Array(
-                expressions=[
-                    _spark(_JSON_VALUE, d=node.this, p=_path(p)) for p in paths.expressions
-                ]
-            )
-        return _spark(_JSON_VALUE, d=node.this, p=_path(paths))
+        values = [
+            _spark(_JSON_VALUE, d=node.this, p=_path(p))
+            for p in (paths.expressions if isinstance(paths, exp.Array) else [paths])
+        ]
+        return exp.Array(expressions=values) if isinstance(paths, exp.Array) else values[0]
     if isinstance(node, exp.FromJson):  # NULL for a value of another shape, as DuckDB
         target = _FROM_JSON.get(node.expression.name)
         if target is None:
@@ -238,26 +192,21 @@ def _rule(node: exp.Expr) -> exp.Expr:
         return node.this  # JSON is text on Spark
     if isinstance(node, exp.Cast) and node.to.is_type("array<json>"):
         return _spark(_JSON_ARRAY, j=node.this)
-    if isinstance(node, exp.RegexpReplace):
-        return _regexp_replace(node)
+    if isinstance(node, exp.RegexpReplace) and node.args.get("modifiers") != exp.Literal.string(
+        "g"
+    ):
+        # sqlglot drops the flags: Spark replaces every match, DuckDB the first unless 'g'.
+        raise ValueError("regexp_replace replaces every match on Spark: write its 'g' flag.")
+    if isinstance(node, exp.RegexpReplace) and "\\" in node.args["replacement"].name:
+        raise ValueError("regexp_replace back-references differ (DuckDB \\1, Java $1).")
     if isinstance(node, exp.Div) and not node.args.get("typed"):
         # DuckDB divides as DOUBLE and x / 0 is +-inf or NaN; Spark raises (ANSI) on zero.
-        div = exp.Div(
-            this=exp.cast(node.this, "DOUBLE"),
-            expression=exp.cast(node.expression, "DOUBLE"),
-            typed=True,
-        )
-        if (
-            isinstance(node.expression, exp.Literal)
-            and not node.expression.is_string
-            and float(node.expression.this)
-        ):
+        a, b = exp.cast(node.this, "DOUBLE"), node.expression
+        div = exp.Div(this=a, expression=b, typed=True)
+        if isinstance(b, exp.Literal) and not b.is_string and float(b.this):
             return div
         return _spark(
-            "CASE WHEN b = 0 THEN a * CAST('Infinity' AS DOUBLE) ELSE q END",
-            a=div.this,
-            b=div.expression,
-            q=div,
+            "CASE WHEN b = 0 THEN a * CAST('Infinity' AS DOUBLE) ELSE q END", a=a, b=b, q=div
         )
     if isinstance(node, exp.ArgMin | exp.ArgMax) and node.args.get("count") is not None:
         # min_by(x, key, n): sqlglot drops n. The n values of smallest keys, in key order.
@@ -277,11 +226,8 @@ def _rule(node: exp.Expr) -> exp.Expr:
         and not isinstance(node.parent, exp.Cast)
     ):
         if not node.args.get("order") and not node.args.get("alias"):  # DuckDB: scan order
-            node = node.copy()
-            node.set(
-                "order",
-                exp.Order(expressions=[exp.Ordered(this=exp.func("monotonically_increasing_id"))]),
-            )
+            node, order = node.copy(), exp.Ordered(this=exp.func("monotonically_increasing_id"))
+            node.set("order", exp.Order(expressions=[order]))
         return exp.cast(node, "BIGINT")  # DuckDB's ranks are BIGINT, Spark's INT
     if isinstance(node, exp.DayOfWeekIso):  # sqlglot: (dayofweek(d) % 7) + 1, Sunday = 2
         return _spark("weekday(d) + 1", d=node.this)
@@ -294,74 +240,29 @@ def _rule(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _regexp_replace(node: exp.RegexpReplace) -> exp.Expr:
-    """DuckDB replaces the first match unless 'g' and writes back-references ``\\1``;
-    sqlglot drops the flag (Spark replaces every match) and keeps ``\\1`` (Java: ``$1``)."""
-    pattern, replacement = node.expression, node.args.get("replacement")
-    if not (isinstance(pattern, exp.Literal) and isinstance(replacement, exp.Literal)):
-        raise ValueError("regexp_replace needs a literal pattern and replacement to run on Spark.")
-    flags = node.args["modifiers"].name if node.args.get("modifiers") else ""
-    inline = "(?i)" if "i" in flags else ""
-    shift = 0 if "g" in flags else 1  # first match: a lazy prefix group 1, put back
-    java = re.sub(
-        r"\\(\d)", lambda m: f"${int(m.group(1)) + shift}", replacement.this.replace("$", "\\$")
-    )
-    if "g" not in flags:
-        pattern, java = exp.Literal.string(f"(?s)^(.*?)(?:{pattern.this})"), "$1" + java
-    return exp.RegexpReplace(
-        this=node.this,
-        expression=exp.Literal.string(inline + pattern.this),
-        replacement=exp.Literal.string(java),
-    )
-
-
 def _subscripts(select: exp.Select) -> exp.Select:
     """``generate_subscripts(x, 1) AS i, unnest(x) AS e``: Spark allows one generator per
     SELECT, so the pair becomes one ``inline`` of (position, element) structs, in order."""
-    projections = select.expressions
-    for i, projection in enumerate(projections):
-        call = projection.unalias()
-        cast_to = call.to if isinstance(call, exp.Cast) else exp.DataType.build("BIGINT")
+    items = select.expressions
+    for i, item in enumerate(items):
+        call = item.unalias()
+        cast_to = call.to.sql(dialect="spark") if isinstance(call, exp.Cast) else "BIGINT"
         call = call.this if isinstance(call, exp.Cast) else call
         if not (isinstance(call, exp.Anonymous) and call.name.lower() == "generate_subscripts"):
             continue
         array = call.expressions[0]
-        j = next(
-            (
-                j
-                for j, p in enumerate(projections)
-                if isinstance(p.unalias(), exp.Explode) and p.unalias().this == array
-            ),
-            None,
-        )
-        if j is None:
-            raise ValueError(
-                "generate_subscripts() needs unnest() of the same list in the same SELECT."
-            )
-        position = f"CAST(i + 1 AS {cast_to.sql(dialect='spark')}) AS {projection.alias_or_name}"
-        element = f"e AS {projections[j].alias_or_name}"
+        unnests = [j for j, p in enumerate(items) if p.unalias() == exp.Explode(this=array)]
+        if not unnests:
+            raise ValueError("generate_subscripts() needs unnest() of the same list beside it.")
+        j = unnests[0]
+        position = f"CAST(i + 1 AS {cast_to}) AS {item.alias_or_name}"
+        element = f"e AS {items[j].alias_or_name}"
         fields = f"{position}, {element}" if i < j else f"{element}, {position}"
         inline = _spark(f"inline(transform(a, (e, i) -> struct({fields})))", a=array)
-        rest = [p for k, p in enumerate(projections) if k not in (i, j)]
+        rest = [p for k, p in enumerate(items) if k not in (i, j)]
         select.set("expressions", [*rest[: min(i, j)], inline, *rest[min(i, j) :]])
         return select
     return select
-
-
-def _whole_row_json(tree: exp.Expr) -> None:
-    """DuckDB's ``to_json(t)`` of a table alias ``t`` (the whole row): Spark has no row value
-    for an alias, so it becomes ``to_json(struct(t.*))`` when ``t`` is a source of the SELECT."""
-    for select in list(tree.find_all(exp.Select)):
-        sources = [select.args.get("from_"), *(select.args.get("joins") or [])]
-        aliases = {s.this.alias_or_name.lower() for s in sources if s is not None}
-        for call in select.find_all(exp.Anonymous):
-            [arg] = (
-                call.expressions
-                if call.name.lower() == "to_json" and len(call.expressions) == 1
-                else [None]
-            )
-            if isinstance(arg, exp.Column) and not arg.table and arg.name.lower() in aliases:
-                arg.replace(exp.Struct(expressions=[exp.Column(this=exp.Star(), table=arg.this)]))
 
 
 def parse(sql: str) -> list[exp.Expr]:
@@ -378,7 +279,6 @@ def to_spark(tree: exp.Expr, naming: SparkNaming | None = None, unsupported: str
             if isinstance(db, exp.Identifier) and db.name and not table.args.get("catalog"):
                 table.set("catalog", exp.to_identifier(naming.catalog))
                 table.set("db", exp.to_identifier(naming.physical_schema(db.name)))
-    _whole_row_json(tree)
     tree = _bottom_up(tree, _rule)
     level = ErrorLevel.RAISE if unsupported == "raise" else ErrorLevel.WARN
     return tree.sql(dialect=NarrSpark, unsupported_level=level)
@@ -387,11 +287,6 @@ def to_spark(tree: exp.Expr, naming: SparkNaming | None = None, unsupported: str
 def translate(sql: str, naming: SparkNaming | None = None, unsupported: str = "warn") -> list[str]:
     """DuckDB SQL (one or more statements) as Spark SQL statements."""
     return [to_spark(tree, naming, unsupported) for tree in parse(sql)]
-
-
-def translate_one(sql: str, naming: SparkNaming | None = None) -> str:
-    [statement] = translate(sql, naming)
-    return statement
 
 
 def spark_type(duckdb_type: str) -> str:

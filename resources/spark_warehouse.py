@@ -1,15 +1,13 @@
 """The Databricks / Spark deployment of the warehouse seam.
 
-Selected by ``PLATFORM_DEPLOYMENT=databricks``; the connection comes from the environment
-(:mod:`resources.spark_settings`): a Spark Connect endpoint (a local one comes from
-``narr_platform.spark_connect_server``) or Databricks Connect. Each statement is parsed once and
-translated once (:mod:`resources.spark_sql`); logical ``schema.table`` names land as
-``catalog.schema.table``. Tables are Delta on Databricks and Parquet where Delta is not
-available. Each ``session()`` is its own Spark session, so temporary views never leak.
+Selected by ``PLATFORM_DEPLOYMENT=databricks`` (:mod:`resources.spark_settings`): Spark
+Connect or Databricks Connect. Statements are translated by :mod:`resources.spark_sql`;
+tables are Delta on Databricks, Parquet elsewhere. Each ``session()`` is its own Spark
+session, so temporary views never leak.
 """
 
 import contextlib
-import json
+import functools
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +19,7 @@ from pydantic import Field
 from sqlglot import exp
 
 from resources.spark_settings import SparkSettings, spark_settings_from_env
-from resources.spark_sql import SparkNaming, parse, spark_type, strftime_to_java, to_spark
+from resources.spark_sql import SparkNaming, parse, spark_type, to_spark
 from resources.warehouse import SqlParams, Warehouse, WarehouseSession, check_table_name
 
 #: Session settings that make Spark agree with DuckDB (docs/spark.md).
@@ -31,42 +29,17 @@ SESSION_CONF: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
 }
 _STAGE_SUFFIX = "__narr_stage"
-#: DuckDB reader option -> Spark's (csv); options that change nothing on Spark; the rest
-#: is refused, never silently ignored.
-_CSV_OPTIONS = {"header": "header", "delim": "sep", "sep": "sep", "delimiter": "sep"}
-_CSV_OPTIONS |= {"quote": "quote", "escape": "escape", "nullstr": "nullValue"}
-_CSV_OPTIONS |= {"encoding": "encoding", "comment": "comment"}
-_IGNORED_OPTIONS = {"auto_detect", "sample_size", "strict_mode", "records", "new_line"}
-_IGNORED_OPTIONS |= {"maximum_object_size", "union_by_name", "hive_partitioning", "parallel"}
+#: DuckDB CSV reader options the project uses -> Spark's; any other option is refused.
+_CSV_OPTIONS = {"header": "header", "delimiter": "sep", "quote": "quote", "all_varchar": None}
 #: Keys Spark does not enforce: dropped from CREATE TABLE.
-_CONSTRAINTS = (
-    exp.PrimaryKeyColumnConstraint,
-    exp.UniqueColumnConstraint,
-    exp.NotNullColumnConstraint,
-)
-
+_KEYS = exp.PrimaryKeyColumnConstraint | exp.UniqueColumnConstraint | exp.NotNullColumnConstraint
 #: The column a PERMISSIVE CSV read keeps a malformed row in (store_rejects).
 _CORRUPT_RECORD = "_corrupt_record"
 
 
-def _args(params: SqlParams) -> Any:
-    """Query parameters as Spark takes them: ``?`` from a list, ``:name`` from a dict."""
-    if params is None:
-        return None
-    return dict(params) if isinstance(params, Mapping) else list(params)
-
-
-def _plain(value: Any) -> Any:
-    """Spark result values as DuckDB's Python client returns them (structs as dicts)."""
-    from pyspark.sql import Row
-
-    if isinstance(value, Row):
-        return {k: _plain(v) for k, v in value.asDict(recursive=False).items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+def _rows(table: Any) -> list[tuple[Any, ...]]:
+    """An Arrow result's rows as DuckDB's client gives them (structs as dicts)."""
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
 
 
 class SparkWarehouseSession(WarehouseSession):
@@ -75,26 +48,17 @@ class SparkWarehouseSession(WarehouseSession):
     engine: ClassVar[str] = "spark"
 
     def __init__(
-        self,
-        spark: Any,
-        naming: SparkNaming,
-        table_format: str = "parquet",
-        parquet_compression: str = "ZSTD",
-        parquet_row_group_size: int = 122_880,
-        stage_file: Any = None,
+        self, spark: Any, naming: SparkNaming, table_format: str = "parquet", stage_file=str
     ) -> None:
-        self.spark = spark
-        self.naming = naming
-        self.table_format = table_format
-        self.parquet_compression = parquet_compression
-        self.parquet_row_group_size = parquet_row_group_size
-        self._stage_file = stage_file or (lambda path: str(path))
-        #: view -> (path, read location, DataFrame of its malformed rows) per file
-        self._rejects: dict[str, list[tuple[str, str, Any]]] = {}
+        self.spark, self.naming, self.table_format = spark, naming, table_format
+        self._stage_file = stage_file  # local path -> where Spark reads it
+        self._rejects: dict[str, list[tuple[str, Any]]] = {}  # view -> (file, malformed rows)
 
     # -- SQL ------------------------------------------------------------------------------
-    def _sql(self, statement: str, args: Any = None) -> Any:
-        return self.spark.sql(statement, args=args) if args else self.spark.sql(statement)
+    def _sql(self, statement: str, params: SqlParams = None) -> Any:
+        """The one parameter path: ``?`` from a list, ``:name`` from a dict."""
+        args = (dict(params) if isinstance(params, Mapping) else list(params)) if params else None
+        return self.spark.sql(statement, args=args)
 
     def _select(self, select_sql: str) -> str:
         """The Spark SQL of exactly one SELECT."""
@@ -105,7 +69,6 @@ class SparkWarehouseSession(WarehouseSession):
 
     def execute(self, sql: str, params: SqlParams = None) -> None:
         """Run DuckDB statements; the statement kinds Spark lacks are mapped here."""
-        args = _args(params)
         for tree in parse(sql):
             kind = tree.args.get("kind") if isinstance(tree, exp.Create) else None
             if isinstance(tree, exp.Transaction | exp.Commit | exp.Rollback) or kind == "INDEX":
@@ -114,20 +77,21 @@ class SparkWarehouseSession(WarehouseSession):
                 raise ValueError("UPDATE/DELETE need Delta; write CREATE TABLE ... AS instead.")
             if kind == "TABLE" and tree.find(exp.TemporaryProperty) and tree.expression:
                 # A DuckDB temp table: computed now and cut from its sources, as DuckDB's is.
-                frame = self._sql(to_spark(tree.expression, self.naming), args)
+                frame = self._sql(to_spark(tree.expression, self.naming), params)
                 frame.localCheckpoint(eager=True).createOrReplaceTempView(tree.this.name)
             elif kind == "TABLE" and tree.args.get("replace") and tree.expression:
-                self.create_table_as(tree.this.sql(), tree.expression.sql("duckdb"), params)
+                select = to_spark(tree.expression, self.naming)
+                self.create_table_as_native(tree.this.sql(), select, params)
             elif isinstance(tree, exp.Drop) and not any(t.db for t in tree.find_all(exp.Table)):
                 for table in tree.find_all(exp.Table):  # a session temp table is a view here
                     self.spark.sql(f"DROP VIEW IF EXISTS {table.name}")
             else:
                 for constraint in list(tree.find_all(exp.ColumnConstraint)):
-                    if isinstance(constraint.args.get("kind"), _CONSTRAINTS):
+                    if isinstance(constraint.args.get("kind"), _KEYS):
                         constraint.pop()  # Spark enforces no keys
                 for key in list(tree.find_all(exp.PrimaryKey, exp.UniqueColumnConstraint)):
                     key.pop()
-                frame = self._sql(to_spark(tree, self.naming), args)
+                frame = self._sql(to_spark(tree, self.naming), params)
                 if frame.columns:
                     frame.collect()  # a query run for its side effects
 
@@ -135,17 +99,16 @@ class SparkWarehouseSession(WarehouseSession):
         trees = parse(sql)
         if not trees:
             raise ValueError("No SQL statement to run.")
-        frames = [self._sql(to_spark(tree, self.naming), _args(params)) for tree in trees]
-        return frames[-1]
+        return [self._sql(to_spark(tree, self.naming), params) for tree in trees][-1]
 
     def fetch_rows(self, sql: str, params: SqlParams = None) -> list[tuple[Any, ...]]:
-        return [tuple(_plain(v) for v in row) for row in self._run(sql, params).collect()]
+        return _rows(self._run(sql, params).toArrow())
 
     def fetch_df(self, sql: str, params: SqlParams = None) -> pd.DataFrame:
         return self._run(sql, params).toPandas()
 
     def fetch_rows_native(self, sql: str) -> list[tuple[Any, ...]]:
-        return [tuple(_plain(v) for v in row) for row in self.spark.sql(sql).collect()]
+        return _rows(self.spark.sql(sql).toArrow())
 
     # -- catalog ----------------------------------------------------------------------------
     def qualified_name(self, table: str) -> str:
@@ -157,16 +120,6 @@ class SparkWarehouseSession(WarehouseSession):
     def columns(self, table: str) -> tuple[tuple[str, str], ...]:
         schema = self.spark.table(self.qualified_name(table)).schema
         return tuple((field.name, field.dataType.simpleString()) for field in schema.fields)
-
-    def list_tables(self) -> list[tuple[str, str]]:
-        from resources.publish import is_staged
-
-        return [(name, kind) for name, kind in self._catalog() if not is_staged(name)]
-
-    def list_staged_tables(self) -> list[str]:
-        from resources.publish import is_staged
-
-        return [name for name, kind in self._catalog() if kind == "table" and is_staged(name)]
 
     def _catalog(self) -> list[tuple[str, str]]:
         catalog, found = self.naming.catalog, []
@@ -186,26 +139,21 @@ class SparkWarehouseSession(WarehouseSession):
 
     # -- writes -----------------------------------------------------------------------------
     def create_table_as(self, table: str, select_sql: str, params: SqlParams = None):
-        check_table_name(table)
-        self._ensure_parent_schema(table)
-        return self._replace(table, self._select(select_sql), _args(params))
+        return self.create_table_as_native(table, self._select(select_sql), params)
 
-    def create_table_as_native(self, table: str, select_sql: str):
-        check_table_name(table)
-        self._ensure_parent_schema(table)
-        return self._replace(table, select_sql, None)
-
-    def _replace(self, table: str, select: str, args: Any):
+    def create_table_as_native(self, table: str, select_sql: str, params: SqlParams = None):
         """Delta: one atomic ``CREATE OR REPLACE``. Parquet cannot be replaced in place:
         a stage is built, then swapped in, so a failed SELECT leaves the table untouched."""
+        check_table_name(table)
+        self._ensure_parent_schema(table)
         if self.table_format == "delta":
             target = self.qualified_name(table)
-            self._sql(f"CREATE OR REPLACE TABLE {target} USING DELTA AS\n{select}", args)
+            self._sql(f"CREATE OR REPLACE TABLE {target} USING DELTA AS\n{select_sql}", params)
             return self.summarize(table)
         stage = f"{table}{_STAGE_SUFFIX}"
         self.drop_table(stage)
         try:
-            self._sql(f"CREATE TABLE {self.qualified_name(stage)} USING PARQUET AS\n{select}", args)
+            self._create(stage, select_sql, params)
             self.swap_in(stage, table)
         finally:
             self.drop_table(stage)
@@ -220,11 +168,11 @@ class SparkWarehouseSession(WarehouseSession):
     ) -> None:
         """``CREATE TABLE AS`` (Delta or Parquet); the files' pages are compressed as a
         whole, so ``document_columns`` need nothing of their own."""
+        self._create(staged, self._select(select_sql), params)
+
+    def _create(self, table: str, select: str, params: SqlParams) -> None:
         fmt = "DELTA" if self.table_format == "delta" else "PARQUET"
-        select = self._select(select_sql)
-        self._sql(
-            f"CREATE TABLE {self.qualified_name(staged)} USING {fmt} AS\n{select}", _args(params)
-        )
+        self._sql(f"CREATE TABLE {self.qualified_name(table)} USING {fmt} AS\n{select}", params)
 
     def drop_table(self, table: str) -> None:
         self.spark.sql(f"DROP TABLE IF EXISTS {self.qualified_name(table)}")
@@ -232,20 +180,17 @@ class SparkWarehouseSession(WarehouseSession):
     def swap_in(self, staged: str, table: str) -> None:
         """Delta: one atomic ``CREATE OR REPLACE`` commit; Parquet: drop, then rename."""
         source, target = self.qualified_name(staged), self.qualified_name(table)
-        if self.table_format == "delta":
-            if self._is_view(target):
-                self.spark.sql(f"DROP VIEW IF EXISTS {target}")
+        kind = "VIEW" if self._is_view(target) else "TABLE"
+        if kind == "VIEW" or self.table_format != "delta":
+            self.spark.sql(f"DROP {kind} IF EXISTS {target}")
+        if self.table_format != "delta":
+            schema, _, name = target.rpartition(".")
+            self.spark.sql(f"ALTER TABLE {source} RENAME TO {schema.split('.', 1)[1]}.{name}")
+        else:
             self.spark.sql(
                 f"CREATE OR REPLACE TABLE {target} USING DELTA AS SELECT * FROM {source}"
             )
             self.spark.sql(f"DROP TABLE IF EXISTS {source}")
-            return
-        if self.spark.catalog.tableExists(target):
-            self.spark.sql(
-                f"DROP {'VIEW' if self._is_view(target) else 'TABLE'} IF EXISTS {target}"
-            )
-        schema, _, name = target.rpartition(".")
-        self.spark.sql(f"ALTER TABLE {source} RENAME TO {schema.split('.', 1)[1]}.{name}")
 
     def _is_view(self, qualified: str) -> bool:
         if not self.spark.catalog.tableExists(qualified):
@@ -262,10 +207,18 @@ class SparkWarehouseSession(WarehouseSession):
         return self.summarize(view)
 
     def create_table_from_df(self, table: str, frame: pd.DataFrame):
-        """Store a small pandas DataFrame as ``table`` (the IO manager of small tables)."""
+        """Store a small pandas DataFrame as ``table`` (the IO manager of small tables). It
+        goes as Arrow with its schema, so column types hold with no rows (no values: text)."""
+        import pyarrow as pa
+        from pyspark.sql.pandas.types import from_arrow_schema
+
         check_table_name(table)
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        fields = [f.with_type(pa.string()) if f.type == pa.null() else f for f in arrow.schema]
+        arrow = arrow.cast(pa.schema(fields))
+        schema = from_arrow_schema(arrow.schema, prefer_timestamp_ntz=True)  # TIMESTAMP_NTZ
         view = f"narr_df_{uuid.uuid4().hex[:12]}"
-        self.spark.createDataFrame(frame).createOrReplaceTempView(view)
+        self.spark.createDataFrame(arrow, schema=schema).createOrReplaceTempView(view)
         try:
             return self.create_table_as(table, f"SELECT * FROM {view}")
         finally:
@@ -280,169 +233,61 @@ class SparkWarehouseSession(WarehouseSession):
         columns: Mapping[str, str] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
+        """Spark's own readers, one per file (``source_file`` is each row's path);
+        ``json_document`` and ``text`` are each file's whole text in one row."""
         from pyspark.sql import functions as F
 
         check_table_name(view)
-        if not paths:
-            raise ValueError(f"No files to register as {view}.")
-        if file_format not in ("csv", "parquet", "json", "json_document", "text"):
-            raise ValueError(
-                f"Unsupported file format {file_format!r}; "
-                "use csv, json, json_document, parquet or text."
-            )
         whole = {"json_document": "json", "text": "text"}.get(file_format)
+        if not paths or (file_format not in ("csv", "parquet", "json") and not whole):
+            raise ValueError(f"Cannot register {file_format!r} files {list(paths)} as {view}.")
         if whole and columns:
             raise ValueError(f"{file_format} views have one column, {whole}; no schema.")
         options = dict(options or {})
         store_rejects = bool(options.pop("store_rejects", False)) and file_format == "csv"
-        reader_options, schema = self._reader_options(file_format, columns, options)
-        if store_rejects:
-            # DuckDB's store_rejects: PERMISSIVE keeps a malformed row (too few or too many
-            # fields) whole in a corrupt-record column; it leaves the view for the rejects.
+        reader_options = _reader_options(file_format, options, infer=columns is None)
+        schema = ", ".join(f"`{n}` {spark_type(t)}" for n, t in (columns or {}).items())
+        if store_rejects:  # PERMISSIVE keeps a malformed row whole in a corrupt-record column
             reader_options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT_RECORD}
-            schema = f"{schema}, `{_CORRUPT_RECORD}` STRING" if schema else schema
+            schema += f", `{_CORRUPT_RECORD}` STRING" if schema else ""
         frames, rejects = [], []
         for path in paths:
-            location, reader = self._stage_file(path), self.spark.read.options(**reader_options)
-            if whole:  # each file's whole text, unparsed, in one column (one row per file)
-                frame = self.spark.read.text(location, wholetext=True)
-                frame = frame.select(F.col("value").alias(whole))
-            elif file_format == "parquet":
-                frame = reader.parquet(location)
-                if columns:
-                    frame = frame.select(
-                        *[F.col(f"`{n}`").cast(spark_type(t)).alias(n) for n, t in columns.items()]
-                    )
+            location = self._stage_file(path)
+            if whole:
+                frame = self.spark.read.text(location, wholetext=True).toDF(whole)
             else:
-                reader = reader.schema(schema) if schema else reader
-                if file_format == "json" and "multiLine" not in reader_options:
-                    reader = reader.option("multiLine", _json_is_array(path))
-                frame = reader.csv(location) if file_format == "csv" else reader.json(location)
-            if store_rejects:
-                # Spark refuses queries on the corrupt column of a raw CSV scan: cache first.
+                reader = self.spark.read.format(file_format).options(**reader_options)
+                if file_format == "json":  # a JSON array (or object) spanning lines, or NDJSON
+                    reader = reader.option("multiLine", _json_is_document(path))
+                frame = (reader.schema(schema) if schema else reader).load(location)
+            if store_rejects:  # Spark refuses queries on the corrupt column of a raw scan
                 frame = frame.cache()
-                bad = frame.where(F.col(_CORRUPT_RECORD).isNotNull())
-                rejects.append((str(path), location, bad.select(_CORRUPT_RECORD)))
+                rejects.append((str(path), frame.where(F.col(_CORRUPT_RECORD).isNotNull())))
                 frame = frame.where(F.col(_CORRUPT_RECORD).isNull()).drop(_CORRUPT_RECORD)
             frames.append(frame.withColumn("source_file", F.lit(str(path))))
-        combined = frames[0]
-        for frame in frames[1:]:
-            combined = combined.unionByName(frame, allowMissingColumns=True)
-        combined.createOrReplaceTempView(view)
+        union = functools.partial(type(frames[0]).unionByName, allowMissingColumns=True)
+        functools.reduce(union, frames).createOrReplaceTempView(view)
         if store_rejects:
             self._rejects[view] = rejects
 
     def malformed_rows_sql(self, view: str) -> str:
-        check_table_name(view)
-        located = [
-            self._located_rejects(path, location, bad)
-            for path, location, bad in self._rejects.get(view, [])
-            if not bad.isEmpty()  # a clean file is not read again
-        ]
-        if not located:
-            return (
-                "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
-                "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
-            )
-        malformed = located[0]
-        for frame in located[1:]:
-            malformed = malformed.unionByName(frame)
-        name = f"{view}__malformed"
-        malformed.createOrReplaceTempView(name)
-        return f"SELECT source_file, source_line, error, raw_record FROM {name}"
-
-    def _located_rejects(self, path: str, location: str, bad: Any) -> Any:
-        """The malformed rows of one CSV file with their physical line (1 = the header).
-
-        A PERMISSIVE read keeps a malformed row's raw text but not its line, so the file is
-        read again as text: each line's number is the lines of the file blocks before its
-        block plus its position in the block (``monotonically_increasing_id`` is ordered
-        but not consecutive across partitions, so it is only used within one block). The
-        k-th malformed row with a given text is on the k-th line with that text.
-        """
-        from pyspark.sql import Window
-        from pyspark.sql import functions as F
-
-        text = self.spark.read.text(location).select(
-            F.col("value").alias("raw_record"),
-            F.col("_metadata.file_block_start").alias("block"),
-            F.spark_partition_id().alias("part"),
-            F.monotonically_increasing_id().alias("position"),
-        )
-        blocks = text.groupBy("block", "part").agg(
-            F.count(F.lit(1)).alias("lines"), F.min("position").alias("first")
-        )
-        earlier = Window.orderBy("block", "part").rowsBetween(Window.unboundedPreceding, -1)
-        blocks = blocks.withColumn("before", F.coalesce(F.sum("lines").over(earlier), F.lit(0)))
-        texts = bad.select(F.col(_CORRUPT_RECORD).alias("raw_record")).distinct()
-        lines = (
-            text.join(texts, "raw_record", "left_semi")
-            .join(blocks, ["block", "part"])
-            .select(
-                "raw_record",
-                (F.col("before") + F.col("position") - F.col("first") + 1).alias("source_line"),
-            )
-        )
-        nth = Window.partitionBy("raw_record").orderBy("source_line")
-        lines = lines.withColumn("nth", F.row_number().over(nth))
-        copies = Window.partitionBy("raw_record").orderBy("order")
-        records = (
-            bad.select(
-                F.col(_CORRUPT_RECORD).alias("raw_record"),
-                F.monotonically_increasing_id().alias("order"),
-            )
-            .withColumn("nth", F.row_number().over(copies))
-            .join(lines, ["raw_record", "nth"], "left")
-        )
-        return records.select(
-            F.lit(path).alias("source_file"),
-            F.col("source_line").cast("bigint").alias("source_line"),
-            F.lit("malformed row: the fields do not match the header").alias("error"),
-            "raw_record",
-        )
-
-    def _reader_options(
-        self, file_format: str, columns: Mapping[str, str] | None, options: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], str | None]:
-        spark_options: dict[str, Any] = {}
-        mode, all_varchar = "FAILFAST", False  # DuckDB fails on malformed rows unless told
-        for key, value in options.items():
-            lowered = key.lower()
-            if lowered == "all_varchar":
-                all_varchar = bool(value)
-            elif lowered in ("null_padding", "ignore_errors"):
-                mode = (
-                    ("PERMISSIVE" if lowered == "null_padding" else "DROPMALFORMED")
-                    if value
-                    else mode
-                )
-            elif lowered == "format" and file_format == "json":
-                if value in ("array", "newline_delimited"):
-                    spark_options["multiLine"] = value == "array"
-            elif lowered in ("dateformat", "timestampformat") and isinstance(value, str):
-                target = "dateFormat" if lowered == "dateformat" else "timestampFormat"
-                spark_options[target] = strftime_to_java(value, parsing=True)
-            elif lowered == "skip" and file_format == "csv" and int(value):
-                raise ValueError("read_csv skip=N has no Spark reader equivalent.")
-            elif file_format == "csv" and lowered in _CSV_OPTIONS:
-                spark_options[_CSV_OPTIONS[lowered]] = value
-            elif lowered not in _IGNORED_OPTIONS and lowered != "skip":
-                raise ValueError(
-                    f"Reader option {key!r} for {file_format} has no Spark equivalent in the "
-                    "Spark warehouse; add it to resources/spark_warehouse.py."
-                )
-        if file_format == "csv":
-            spark_options.setdefault("header", False)
-            spark_options.setdefault("multiLine", True)  # quoted fields may hold newlines
-            spark_options.setdefault("escape", '"')  # RFC 4180 doubled quotes, as DuckDB
-            spark_options["mode"] = mode
-            spark_options["inferSchema"] = columns is None and not all_varchar
-        elif file_format == "json":
-            spark_options["mode"] = mode
-        schema = (
-            ", ".join(f"`{n}` {spark_type(t)}" for n, t in columns.items()) if columns else None
-        )
-        return spark_options, schema
+        """Malformed rows with their physical line (1 = the header). Spark's PERMISSIVE read
+        keeps a row's text but not its line: the few rows' texts are looked up in the local
+        file, the k-th malformed row with a given text on the k-th line with that text."""
+        rows = []
+        for path, bad in self._rejects.get(check_table_name(view), []):
+            texts = [row[0] for row in bad.select(_CORRUPT_RECORD).collect()]
+            lines: dict[str, list[int]] = {text: [] for text in texts}
+            with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+                for number, line in enumerate(handle, 1):
+                    lines.get(line.rstrip("\r\n"), []).append(number)
+            error = "malformed row: the fields do not match the header"
+            rows += [(path, lines[t].pop(0) if lines[t] else None, error, t) for t in texts]
+        if not rows:
+            return super().malformed_rows_sql(view)
+        schema = "source_file string, source_line bigint, error string, raw_record string"
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView(f"{view}__malformed")
+        return f"SELECT source_file, source_line, error, raw_record FROM {view}__malformed"
 
     def copy_to_file(
         self,
@@ -451,56 +296,54 @@ class SparkWarehouseSession(WarehouseSession):
         file_format: str,
         options: Mapping[str, Any] | None = None,
     ) -> int:
-        import pyarrow.csv as pa_csv
+        """The result as Arrow, written locally as one file (Spark's own writers make a
+        folder of parts where the cluster runs): Parquet, or unquoted delimited lines as
+        DuckDB's COPY writes them with ``quote ''`` (NDJSON in one column, the FHIR export)."""
         import pyarrow.parquet as pq
 
-        if file_format not in ("parquet", "json", "csv"):
-            raise ValueError(f"Unsupported export format {file_format!r}.")
-        settings = {k.lower(): v for k, v in (options or {}).items()}
+        settings = {"header": True, "delimiter": ",", "quote": '"', **(options or {})}
+        if file_format != "parquet" and (file_format, settings["quote"]) != ("csv", ""):
+            raise ValueError(f"Spark exports Parquet or unquoted lines, not {file_format!r}.")
+        table = self._sql(self._select(select_sql)).toArrow()
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        select, tmp, rows = self._select(select_sql), target.with_name(f".{target.name}.tmp"), 0
+        tmp = target.with_name(f".{target.name}.tmp")
         try:
-            if file_format == "json":  # one object per line, nulls kept, as DuckDB's COPY
-                frame = self.spark.sql(
-                    "SELECT to_json(struct(*), map('timestampFormat', "
-                    f"'yyyy-MM-dd HH:mm:ss[.SSSSSS]')) AS line FROM ({select}) AS narr_export"
-                )
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    for row in frame.toLocalIterator():
-                        handle.write(row[0] + "\n")
-                        rows += 1
+            if file_format == "parquet":
+                pq.write_table(table, tmp, compression="zstd", row_group_size=122_880)
             else:
-                table = self.spark.sql(select).toArrow()
-                rows = table.num_rows
-                if file_format == "parquet":
-                    codec = str(settings.get("compression", self.parquet_compression)).lower()
-                    group = int(settings.get("row_group_size", self.parquet_row_group_size))
-                    pq.write_table(table, tmp, compression=codec, row_group_size=group)
-                else:
-                    delimiter = str(settings.get("delimiter", settings.get("delim", ",")))
-                    header = bool(settings.get("header", True))
-                    write = pa_csv.WriteOptions(
-                        include_header=header, delimiter=delimiter, quoting_style="needed"
-                    )
-                    pa_csv.write_csv(table, tmp, write)
+                with open(tmp, "w", encoding="utf-8") as handle:
+                    header = [tuple(table.column_names)] if settings["header"] else []
+                    for row in header + _rows(table):
+                        line = settings["delimiter"].join("" if v is None else str(v) for v in row)
+                        handle.write(line + "\n")
             tmp.replace(target)
         finally:
             tmp.unlink(missing_ok=True)
-        return rows
+        return table.num_rows
 
 
-def _json_is_array(path: str | Path) -> bool:
-    """Whether a JSON file is one document (an array or a multi-line object), not NDJSON."""
+def _reader_options(file_format: str, options: Mapping[str, Any], infer: bool) -> dict[str, Any]:
+    """DuckDB reader options as Spark's: malformed rows fail the read (FAILFAST) as in
+    DuckDB; CSV fields may hold newlines and doubled quotes (RFC 4180)."""
+    allowed = _CSV_OPTIONS if file_format == "csv" else {"maximum_object_size": None}
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"Reader option(s) {unknown} for {file_format} have no Spark equivalent.")
+    if file_format != "csv":
+        return {"mode": "FAILFAST"}
+    infer = infer and not options.get("all_varchar")
+    csv = {"header": False, "multiLine": True, "escape": '"', "inferSchema": infer}
+    return csv | {"mode": "FAILFAST"} | {allowed[k]: v for k, v in options.items() if allowed[k]}
+
+
+def _json_is_document(path: str | Path) -> bool:
+    """Whether a JSON file is one document (an array, or an object over several lines)
+    rather than NDJSON, whose every line is a whole object."""
     with open(path, "rb") as handle:
         head = handle.read(65_536).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"["):
-        return True
-    try:
-        json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        return True  # the first object spans several lines
-    return False
+    first = head.split(b"\n", 1)[0].rstrip()
+    return not (first.startswith(b"{") and first.endswith(b"}"))
 
 
 class SparkWarehouse(Warehouse):
@@ -519,23 +362,16 @@ class SparkWarehouse(Warehouse):
     schema_prefix: str = Field("", description="Prefix of every physical schema.")
     table_format: str = Field("parquet", description="delta | parquet")
     landing_volume: str | None = Field(None, description="Volume landing files go to.")
-    parquet_compression: str = "ZSTD"
-    parquet_row_group_size: int = 122_880
 
     @classmethod
     def from_settings(cls, settings: SparkSettings, **overrides: Any) -> "SparkWarehouse":
-        kwargs: dict[str, Any] = {
-            name: getattr(settings, name)
-            for name in cls.model_fields
-            if hasattr(settings, name) and name != "schema_map"
-        }
-        kwargs["schema_map"] = dict(settings.schema_map)
+        kwargs = {k: v for k, v in vars(settings).items() if k in cls.model_fields}
         if settings.databricks_auth == "token":
             kwargs["databricks_token"] = dg.EnvVar("DATABRICKS_TOKEN")
         elif settings.databricks_auth == "service_principal":
             kwargs["databricks_client_id"] = dg.EnvVar("DATABRICKS_CLIENT_ID")
             kwargs["databricks_client_secret"] = dg.EnvVar("DATABRICKS_CLIENT_SECRET")
-        return cls(**{**kwargs, **overrides})
+        return cls(**{**kwargs, "schema_map": dict(settings.schema_map), **overrides})
 
     @property
     def engine(self) -> str:
@@ -547,65 +383,44 @@ class SparkWarehouse(Warehouse):
 
     def describe_target(self) -> str:
         """Where tables land; never includes a token or secret."""
-        compute = (
-            "serverless" if self.databricks_serverless else f"cluster {self.databricks_cluster_id}"
-        )
-        where = {
-            "connect": f"Spark Connect {self.spark_remote}",
-            "databricks": f"Databricks {self.databricks_host} {compute}",
-        }.get(self.mode, self.mode)
+        where = f"Spark Connect {self.spark_remote}"
+        if self.mode == "databricks":
+            compute = f"cluster {self.databricks_cluster_id}"
+            compute = "serverless" if self.databricks_serverless else compute
+            where = f"Databricks {self.databricks_host} {compute}"
         prefix = f", schema prefix {self.schema_prefix}" if self.schema_prefix else ""
         return f"{where}, catalog {self.catalog} ({self.table_format}{prefix})"
 
     # -- connections ---------------------------------------------------------------------------
     def _open_spark(self) -> Any:
-        from pyspark.sql import SparkSession
-
+        """Spark Connect, or Databricks Connect (which replaces pyspark where installed)."""
         if self.mode == "connect":
+            from pyspark.sql import SparkSession
+
             return SparkSession.builder.remote(self.spark_remote).create()
-        if self.mode == "databricks":
-            return self._open_databricks()
-        raise ValueError(f"Unknown Spark warehouse mode {self.mode!r}.")
+        try:
+            from databricks.connect import DatabricksSession  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise RuntimeError("Databricks needs: pip install 'databricks-connect'") from exc
+        builder = DatabricksSession.builder.sdkConfig(self._databricks_config())
+        if self.databricks_serverless:
+            return builder.serverless(True).getOrCreate()
+        return builder.clusterId(self.databricks_cluster_id).getOrCreate()
 
     def _databricks_config(self) -> Any:
         from databricks.sdk.core import Config
 
-        if self.databricks_token:
-            return Config(host=self.databricks_host, token=self.databricks_token)
         return Config(
             host=self.databricks_host,
+            token=self.databricks_token,
             client_id=self.databricks_client_id,
             client_secret=self.databricks_client_secret,
         )
 
-    def _open_databricks(self) -> Any:
-        config = self._databricks_config()
-        try:
-            from databricks.connect import DatabricksSession  # type: ignore[import-not-found]
-        except ImportError:
-            DatabricksSession = None
-        if DatabricksSession is not None:
-            builder = DatabricksSession.builder.sdkConfig(config)
-            if self.databricks_serverless:
-                return builder.serverless(True).getOrCreate()
-            return builder.clusterId(self.databricks_cluster_id).getOrCreate()
-        # Without databricks-connect: the Spark Connect protocol Databricks clusters speak.
-        if self.databricks_serverless:
-            raise RuntimeError(
-                "Databricks serverless needs the databricks-connect package "
-                "(pip install 'databricks-connect'); a cluster works with plain pyspark."
-            )
-        from pyspark.sql import SparkSession
-
-        token = config.authenticate().get("Authorization", "").removeprefix("Bearer ").strip()
-        host = (self.databricks_host or "").removeprefix("https://").rstrip("/")
-        url = f"sc://{host}:443/;use_ssl=true;token={token};x-databricks-cluster-id={self.databricks_cluster_id}"
-        return SparkSession.builder.remote(url).create()
-
     def _stage_file(self) -> Any:
         """Databricks reads landing files from a Unity Catalog volume: each is uploaded."""
         if self.mode != "databricks" or not self.landing_volume:
-            return lambda path: str(path)
+            return str
         from databricks.sdk import WorkspaceClient
 
         client = WorkspaceClient(config=self._databricks_config())
@@ -626,14 +441,7 @@ class SparkWarehouse(Warehouse):
         try:
             for key, value in SESSION_CONF.items():
                 spark.conf.set(key, value)
-            yield SparkWarehouseSession(
-                spark,
-                self.naming,
-                self.table_format,
-                self.parquet_compression,
-                self.parquet_row_group_size,
-                stage_file=self._stage_file(),
-            )
+            yield SparkWarehouseSession(spark, self.naming, self.table_format, self._stage_file())
         finally:
             spark.stop()
 

@@ -39,6 +39,13 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 SqlParams = Sequence[Any] | Mapping[str, Any] | None
 
 
+#: ``malformed_rows_sql`` of a view without malformed rows.
+NO_MALFORMED_ROWS_SQL = (
+    "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
+    "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
+)
+
+
 def check_table_name(table: str) -> str:
     """Accept ``table`` or ``schema.table`` identifiers only; never user text."""
     if not _IDENTIFIER.match(table):
@@ -120,6 +127,12 @@ class WarehouseSession:
 
     def list_tables(self) -> list[tuple[str, str]]:
         """``(schema.table, 'table' | 'view')`` for every user table and view, sorted."""
+        from resources.publish import is_staged
+
+        return [(name, kind) for name, kind in self._catalog() if not is_staged(name)]
+
+    def _catalog(self) -> list[tuple[str, str]]:
+        """``(schema.table, 'table' | 'view')`` of every table and view, staged ones too."""
         raise NotImplementedError
 
     def ensure_schema(self, schema: str) -> None:
@@ -151,7 +164,7 @@ class WarehouseSession:
         Malformed rows (too few or too many fields, bad quoting) are left out of the view
         instead of failing the read; this is where they are kept, with file and line.
         """
-        raise NotImplementedError
+        return NO_MALFORMED_ROWS_SQL
 
     def copy_to_file(
         self,
@@ -160,7 +173,8 @@ class WarehouseSession:
         file_format: str,
         options: Mapping[str, Any] | None = None,
     ) -> int:
-        """Write a query's result to one local file (``parquet``, ``json`` = NDJSON, ``csv``).
+        """Write a query's result to one local file (``parquet`` or ``csv``; NDJSON is one
+        text column written as ``csv`` with ``header false, quote '', delimiter '\\x01'``).
 
         Returns the number of rows written. Parquet uses the configured compression and
         row-group size unless ``options`` says otherwise.
@@ -270,7 +284,9 @@ class WarehouseSession:
 
     def list_staged_tables(self) -> list[str]:
         """Staged tables kept by a failed audit (``schema._staged_table``), sorted."""
-        raise NotImplementedError
+        from resources.publish import is_staged
+
+        return [name for name, kind in self._catalog() if kind == "table" and is_staged(name)]
 
     def row_count(self, table: str) -> int:
         check_table_name(table)
@@ -311,7 +327,7 @@ class DuckDBSession(WarehouseSession):
         file_format: str,
         options: Mapping[str, Any] | None = None,
     ) -> int:
-        if file_format not in ("parquet", "json", "csv"):
+        if file_format not in ("parquet", "csv"):
             raise ValueError(f"Unsupported export format {file_format!r}.")
         settings: dict[str, Any] = {"format": file_format}
         if file_format == "parquet":
@@ -427,12 +443,7 @@ class DuckDBSession(WarehouseSession):
                 f"min(CAST(error_type AS VARCHAR) || ': ' || error_message) AS error, "
                 f"min(csv_line) AS raw_record FROM {table} GROUP BY line"
             )
-        if not selects:
-            return (
-                "SELECT CAST(NULL AS VARCHAR) AS source_file, CAST(NULL AS BIGINT) AS source_line, "
-                "CAST(NULL AS VARCHAR) AS error, CAST(NULL AS VARCHAR) AS raw_record WHERE 1 = 0"
-            )
-        return "\nUNION ALL\n".join(selects)
+        return "\nUNION ALL\n".join(selects) or super().malformed_rows_sql(view)
 
     def _catalog(self) -> list[tuple[str, str]]:
         rows = self.fetch_rows(
@@ -443,16 +454,6 @@ class DuckDBSession(WarehouseSession):
             "ORDER BY 1"
         )
         return [(str(name), str(kind)) for name, kind in rows]
-
-    def list_tables(self) -> list[tuple[str, str]]:
-        from resources.publish import is_staged
-
-        return [(name, kind) for name, kind in self._catalog() if not is_staged(name)]
-
-    def list_staged_tables(self) -> list[str]:
-        from resources.publish import is_staged
-
-        return [name for name, kind in self._catalog() if kind == "table" and is_staged(name)]
 
     def create_staged_table(
         self,

@@ -85,9 +85,9 @@ def test_mapping_transpiles_to_spark_without_duckdb_only_functions():
     code = sqlglot.transpile(sql, read="duckdb", write="duckdb", comments=False)[0]
     assert "json_object" not in code.lower() and "->" not in code  # no lambdas either
     assert "regexp_replace" not in code.lower()  # no pass over the whole document
-    from resources.spark_sql import translate_one
+    from resources.spark_sql import translate
 
-    spark = translate_one(sql)
+    [spark] = translate(sql)
     assert "TO_JSON(ARRAY(" in spark.upper() and "JSON_QUOTE(" not in spark.upper()
 
 

@@ -194,3 +194,8 @@ def test_a_duckdb_only_function_is_caught():
     # sqlglot would drop the order silently; the rule refuses instead
     with pytest.raises(ValueError, match="list_sort"):
         translate("SELECT list(x ORDER BY x) FROM t", NAMING)
+    # sqlglot drops regexp_replace's flags (Spark replaces every match) and keeps \\1
+    with pytest.raises(ValueError, match="'g' flag"):
+        translate("SELECT regexp_replace(s, 'a', 'b') FROM t", NAMING)
+    with pytest.raises(ValueError, match="back-references"):
+        translate("SELECT regexp_replace(s, '(a)', '\\1', 'g') FROM t", NAMING)

@@ -100,7 +100,7 @@ counties AS (
     SELECT
         county_fips,
         state_usps,
-        regexp_replace(lower(trim(county_name)), ' county$', '') AS county_key
+        regexp_replace(lower(trim(county_name)), ' county$', '', 'g') AS county_key
     FROM reference.ref_geography
 )
 SELECT
@@ -132,4 +132,4 @@ SELECT
 FROM typed AS t
 LEFT JOIN counties AS c
     ON c.state_usps = t.state_usps
-    AND c.county_key = regexp_replace(lower(t.county_name), ' county$', '')
+    AND c.county_key = regexp_replace(lower(t.county_name), ' county$', '', 'g')

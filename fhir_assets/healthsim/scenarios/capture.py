@@ -28,8 +28,10 @@ def capture_patients(
     for entity_type, table, key, patient_column in CAPTURED_TABLES:
         if not session.table_exists(table):
             continue
+        # The row as a JSON object, its columns named (a struct both engines serialize alike).
+        fields = ", ".join(f'"{name}" := t."{name}"' for name, _ in session.columns(table))
         rows = session.fetch_rows(
-            f"SELECT {key}, CAST(to_json(t) AS VARCHAR) FROM {table} AS t "
+            f"SELECT {key}, CAST(to_json(struct_pack({fields})) AS VARCHAR) FROM {table} AS t "
             f"WHERE {patient_column} IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY {key}",
             [ids],
         )

@@ -5,7 +5,7 @@ WITH counties AS (
     SELECT
         county_fips,
         state_usps,
-        regexp_replace(lower(trim(county_name)), ' county$', '') AS county_key
+        regexp_replace(lower(trim(county_name)), ' county$', '', 'g') AS county_key
     FROM reference.ref_geography
 )
 SELECT
@@ -39,4 +39,4 @@ SELECT
 FROM synthea_patients AS p
 LEFT JOIN counties AS c
     ON c.state_usps = p.state_usps
-    AND c.county_key = regexp_replace(lower(p.county_name), ' county$', '')
+    AND c.county_key = regexp_replace(lower(p.county_name), ' county$', '', 'g')
