@@ -72,7 +72,7 @@ def defs() -> dg.Definitions:
         # SQL on FHIR ViewDefinitions of views/: read here, when the location loads.
         with_engine_kinds(fhir_assets.views.assets.view_definitions(), deployment),
         # Operations differ per deployment: DuckDB-file jobs exist only locally.
-        schedules.definitions.definitions(deployment),
+        with_engine_kinds(schedules.definitions.definitions(deployment), deployment),
         # One sensor per landing folder of every domain's LANDING_SOURCES.
         landing_sensor_definitions([landing_sources]),
         dg.Definitions(

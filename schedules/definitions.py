@@ -1,7 +1,8 @@
 """Everything the operations domain contributes to the code location, per deployment.
 
 Jobs and schedules for backups, Parquet exports, MotherDuck publishing and the hourly
-``warehouse_health`` check. What only makes sense for the local DuckDB file (backups,
+``warehouse_health`` check; the snapshots of the warehouse's health and table statistics
+(``schedules/snapshots.py``, stored by the IO manager). What only makes sense for the local DuckDB file (backups,
 MotherDuck publishing, the file's health) is registered only in the local deployment; on
 Databricks, Delta time travel and DEEP CLONE replace them, so they do not appear there at
 all rather than failing when run. The landing-folder sensors are built from every domain's
@@ -21,6 +22,7 @@ from schedules.backup_jobs import (
     duckdb_file_schedules,
     export_schedules,
 )
+from schedules.snapshots import table_statistics, warehouse_health_snapshot
 from schedules.warehouse_health import (
     warehouse_file,
     warehouse_health,
@@ -35,10 +37,13 @@ def definitions(deployment: Deployment, environ: Mapping[str, str] | None = None
     resources = {"operations": operations}
     if deployment is not Deployment.LOCAL:
         return dg.Definitions(
-            jobs=EXPORT_JOBS, schedules=export_schedules(operations), resources=resources
+            assets=[table_statistics],
+            jobs=EXPORT_JOBS,
+            schedules=export_schedules(operations),
+            resources=resources,
         )
     return dg.Definitions(
-        assets=[warehouse_file],
+        assets=[warehouse_file, warehouse_health_snapshot, table_statistics],
         asset_checks=[warehouse_health],
         jobs=[*DUCKDB_FILE_JOBS, *EXPORT_JOBS, warehouse_health_job],
         schedules=[

@@ -133,9 +133,10 @@ def test_duckdb_file_jobs_exist_only_in_the_local_deployment(monkeypatch):
     assert {"monthly_export", "materialize_all"} <= databricks
     schedules = {s.name for s in defs.schedules or []}
     assert schedules == {"monthly_export_schedule"}
-    assert dg.AssetKey(["operations", "warehouse_file"]) not in {
-        s.key for s in defs.resolve_all_asset_specs()
-    }
+    specs = {s.key for s in defs.resolve_all_asset_specs()}
+    assert dg.AssetKey(["operations", "warehouse_file"]) not in specs
+    assert dg.AssetKey(["operations", "warehouse_health_snapshot"]) not in specs
+    assert dg.AssetKey(["operations", "table_statistics"]) in specs
 
 
 def test_sql_files_are_read_by_the_one_loader_only():
