@@ -147,7 +147,7 @@ class DirectoryIndex:
         box: tuple[float, float, float, float],
     ) -> list[dict[str, Any]]:
         lat_min, lat_max, lon_min, lon_max = box
-        start, stop = np.searchsorted(self.lat, [lat_min, lat_max], side="left")
+        start = np.searchsorted(self.lat, lat_min, side="left")
         stop = np.searchsorted(self.lat, lat_max, side="right")
         lons = self.lon[start:stop]
         candidates = np.flatnonzero((lons >= lon_min) & (lons <= lon_max)) + start

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 
 from directory_assets import queries, snapshot
 from directory_assets.index import DirectoryIndex
@@ -245,8 +244,3 @@ class SnapshotHolder:
         while True:
             await asyncio.sleep(self.poll_seconds)
             await asyncio.to_thread(self.refresh)
-
-
-def distance_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows with numpy scalars made plain (JSON-safe)."""
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in rows]
