@@ -301,9 +301,20 @@ def _number_text(raw: str) -> str:
     )
 
 
+#: The largest finite DOUBLE: text beyond it (``1e400``) casts to Infinity on both engines.
+_DOUBLE_MAX = "1.7976931348623157e308"
+
+
 def number_sql(raw: str, sql_type: str = "DOUBLE") -> str:
-    """The number of the raw text as ``sql_type``, NULL when absent or not a number."""
-    return f"try_cast({_number_text(raw)} AS {sql_type})"
+    """The number of the raw text as ``sql_type``, NULL when absent or not a number.
+
+    A DOUBLE beyond the finite range is NULL too (``number_issue_sql`` says "out of
+    range"): Infinity is no value a source meant, and JSON cannot carry it.
+    """
+    value = f"try_cast({_number_text(raw)} AS {sql_type})"
+    if sql_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return f"CASE WHEN abs({value}) <= {_DOUBLE_MAX} THEN {value} END"
+    return value
 
 
 def number_issue_sql(raw: str, sql_type: str = "DOUBLE") -> str:

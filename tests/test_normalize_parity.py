@@ -18,6 +18,7 @@ RAW = [
     "5/25/1989", "11/21/2012", "02/30/2012", "19890525", "1989-13-01", "someday", "",
     "1/27/2023 4:17 PM", "1013", "0", "00000", "2451.0", "02138-1234", "21381234", "n/a",
     "12", "227,761.06", "227.761,06", "12,5", "1,234", "12 USD", "NaN", "-71.15",
+    "1e400", "-1e400",
 ]  # fmt: skip
 
 
@@ -32,6 +33,7 @@ SELECT
     {n.zip5_sql("x")}, {n.zip4_sql("x")}, {n.zip_issue_sql("x")},
     {n.zip_state_issue_sql(n.zip5_sql("x"), state)},
     CAST({n.number_sql("x", "DECIMAL(18, 2)")} AS VARCHAR), {n.number_issue_sql("x")},
+    {n.number_sql("x")},
     {n.state_usps_sql("'massachusetts'")},
     {n.coordinate_issue_sql("34.05", "-118.24", state)}
 FROM (VALUES {values}) AS raw(i, x)
@@ -49,6 +51,15 @@ def test_normalization_rules_match_on_spark(spark_env):
     assert by_raw["5/25/1989"][1] == "1989-05-25"
     assert by_raw["2012-11-21T23:30:00-05:00"][3].startswith("2012-11-22 04:30:00")
     assert by_raw["1013"][5] == "01013" and by_raw["0"][7] == "zero ZIP"
+
+
+def test_a_number_beyond_double_is_out_of_range_not_infinity():
+    """1e400 overflows a DOUBLE to Infinity, which no source meant and JSON cannot carry."""
+    with local_warehouse().session() as duck:
+        by_raw = dict(zip(RAW, duck.fetch_rows(rules_sql()), strict=True))
+    assert by_raw["1e400"][10] == by_raw["-1e400"][10] == "out of range"
+    assert by_raw["1e400"][11] is None and by_raw["-1e400"][11] is None
+    assert by_raw["-71.15"][11] == -71.15 and by_raw["NaN"][10] is None
 
 
 def test_malformed_rows_are_kept_aside_on_spark(spark_env, tmp_path: Path):
