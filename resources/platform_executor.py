@@ -13,7 +13,10 @@ skips a Python start per step. Before the first step, this executor:
 4. lowers the run's CPU priority to ``PLATFORM_RUN_NICENESS`` (default 10, 0 keeps it): a
    run is batch work, and on a shared host the processes that answer people (the directory
    API, the Dagster UI) should not queue behind it. Alone on the machine a niced run is as
-   fast as before; the scheduler only favours the others when both want the CPU.
+   fast as before; the scheduler only favours the others when both want the CPU. Loading
+   the code location (``narr_platform/definitions.py``) already took it in a run's process;
+   this covers jobs defined without it and a location loaded on another thread than the
+   run's (Linux keeps a niceness per thread).
 """
 
 from __future__ import annotations
