@@ -62,7 +62,7 @@ def defs() -> dg.Definitions:
     deployment = current_deployment()
     # A process that loads the code location is a run (or the code server that evaluates
     # sensors and schedules): batch work, so it takes the run niceness here rather than at
-    # its first step, before Dagster builds the job and the run (~1.5 CPU s per run). A
+    # its first step, before Dagster builds the job and the run (~1.2 CPU s per run). A
     # malformed PLATFORM_RUN_NICENESS fails here, at load, not in a run.
     lower_priority(run_niceness())
     landing_sources = merge_landing_sources(m.LANDING_SOURCES for m in LANDING_DOMAINS)
