@@ -1,17 +1,114 @@
 """The blocking rules of the FHIR Patient table, judged on the staged table before publish.
 
-Each rule is a function of a warehouse session and a table, so tests run the same rule on
-a table they break on purpose; ``FHIR_PATIENT_AUDITS`` attaches them to ``fhir_patients``.
+The rules judge the columns each resource is built from, not a re-parse of its JSON. The
+mapping (``sql/patient_to_fhir.sql``) builds every document from the same row's columns in
+one expression: each text value goes through ``json_quote``, each member's key and brackets
+are literals, and the ``id``, ``gender`` and ``birth_date`` columns are the very values the
+document carries. So the document is valid JSON and a Patient with the row's id by
+construction, and what input can still break it is exactly what these rules check:
+
+- an id that is not a FHIR id (``[A-Za-z0-9.-]{1,64}``), or a missing one;
+- a gender outside the value set;
+- a date JSON would render outside FHIR's ``YYYY-MM-DD`` (a year before 1 or after 9999);
+- a coordinate that is not a finite number in range: JSON has no ``NaN`` or ``Infinity``
+  (DuckDB's ``json_valid`` accepts both, so a re-parse would not catch them).
+
+The construction itself is proven by ``tests/test_fhir_mapping.py``: every combination of
+present and absent members, with text that needs escaping, parses as strict JSON equal to
+the struct-serialized reference. Each run also validates a sample of the published
+resources with ``fhir.resources`` (the non-blocking ``fhir_r4_model_validation``). Re-reading
+and parsing every document would cost a third of the write at 10 M patients
+(docs/benchmarks.md) and check the mapping's code, which the tests already do.
+
+All rules share one scan of the narrow columns; a failing rule names its example ids and
+the source files of its rows. Each rule is also a function of a session and a table, so
+tests run it on a table they break on purpose.
 """
+
+from __future__ import annotations
 
 import dagster as dg
 
 from resources import WarehouseSession
-from resources.publish import Audit, AuditContext, key_audit, row_count_drop_audit
+from resources.publish import (
+    EXAMPLES,
+    Audit,
+    AuditContext,
+    key_audit,
+    outcome,
+    row_count_drop_audit,
+)
 from resources.warehouse import sql_literal
 
 FHIR_PATIENTS = "fhir.fhir_patients"
 GENDERS = ("male", "female", "other", "unknown")
+FHIR_ID_PATTERN = "^[A-Za-z0-9.-]{1,64}$"
+
+
+def _outside_fhir_years(column: str) -> str:
+    return f"({column} IS NOT NULL AND NOT year({column}) BETWEEN 1 AND 9999)"
+
+
+def _not_in_range(column: str, bound: int) -> str:
+    # NaN and +-Infinity are outside every range on both engines.
+    return f"({column} IS NOT NULL AND NOT {column} BETWEEN -{bound} AND {bound})"
+
+
+#: Each rule: the condition its failing rows meet, and the columns a failure shows.
+RULES: dict[str, tuple[str, str]] = {
+    "invalid_ids": (
+        f"id IS NULL OR NOT regexp_matches(id, '{FHIR_ID_PATTERN}')",
+        "id",
+    ),
+    "outside_value_set": (
+        "gender IS NULL OR gender NOT IN ({})".format(", ".join(sql_literal(g) for g in GENDERS)),
+        "id, gender",
+    ),
+    "bad_dates": (
+        f"{_outside_fhir_years('birth_date')} OR {_outside_fhir_years('deceased_date')}",
+        "id, birth_date, deceased_date",
+    ),
+    "bad_coordinates": (
+        f"{_not_in_range('latitude', 90)} OR {_not_in_range('longitude', 180)}",
+        "id, latitude, longitude",
+    ),
+}
+
+
+def rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dict[str, int]:
+    """The failing rows of every rule, in ONE scan of the table's narrow columns."""
+    counts = ", ".join(
+        f"count(CASE WHEN {condition} THEN 1 END)" for condition, _ in RULES.values()
+    )
+    row = session.fetch_rows(f"SELECT {counts} FROM {table}")[0]
+    return {name: int(value) for name, value in zip(RULES, row, strict=True)}
+
+
+def _rule(rule: str) -> callable:
+    condition, shown = RULES[rule]
+
+    def evaluate(ctx: AuditContext) -> dg.AssetCheckResult:
+        failing = ctx.memo("fhir_patient_rule_counts", rule_counts)[rule]
+        examples: list[str] = []
+        files: list[str] = []
+        if failing:
+            rows = ctx.session.fetch_rows(
+                f"SELECT {shown} FROM {ctx.table} WHERE {condition} ORDER BY id LIMIT {EXAMPLES}"
+            )
+            examples = [" / ".join(str(v) for v in row) for row in rows]
+            files = ctx.source_files(condition)
+        return outcome(failing, examples, files, **{rule: failing})
+
+    return evaluate
+
+
+def _standalone(rule: str):
+    def check(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dg.AssetCheckResult:
+        return _rule(rule)(AuditContext(session=session, table=table, published=table))
+
+    check.__doc__ = f"The ``{rule}`` rule on ``table`` (the same rule the publish runs)."
+    return check
+
 
 IDS_UNIQUE = key_audit(
     ["id"], name="fhir_patient_ids_unique", description="Each FHIR Patient id appears once."
@@ -23,107 +120,33 @@ def ids_unique(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dg.Asse
     return IDS_UNIQUE.rule(AuditContext(session=session, table=table, published=table))
 
 
-_RULE_NAMES = ("invalid_json", "not_patient", "id_mismatch", "outside_value_set", "bad_birth_dates")
-_MEMBERS = "['$.resourceType', '$.id', '$.gender', '$.birthDate']"
-
-
-def _rule_counts_sql(table: str, validity: str, members: str) -> str:
-    allowed = ", ".join(sql_literal(g) for g in GENDERS)
-    return f"""
-        WITH parsed AS (
-            SELECT id, gender, birth_date, resource_json, {validity} AS ok FROM {table}
-        ),
-        extracted AS (SELECT *, {members} AS m FROM parsed),
-        members AS (
-            SELECT *, m[1] AS rt, m[2] AS rid, m[3] AS rg, m[4] AS rb FROM extracted
-        )
-        SELECT
-            count(CASE WHEN NOT ok OR resource_json IS NULL THEN 1 END),
-            count(CASE WHEN ok AND coalesce(rt, '') <> 'Patient' THEN 1 END),
-            count(CASE WHEN ok AND coalesce(rid, '') <> coalesce(id, '') THEN 1 END),
-            count(CASE WHEN gender IS NULL OR gender NOT IN ({allowed})
-                OR (ok AND coalesce(rg, '') NOT IN ({allowed})) THEN 1 END),
-            count(CASE WHEN ok AND ((rb IS NULL) <> (birth_date IS NULL)
-                OR NOT regexp_matches(rb, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$')
-                OR try_cast(rb AS DATE) IS DISTINCT FROM birth_date) THEN 1 END)
-        FROM members
-        """
-
-
-def resource_rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dict[str, int]:
-    """The failing rows of the three resource rules, in ONE scan of ``table``.
-
-    Each resource is parsed once: its four members are extracted by one
-    ``json_extract_string`` with a list of paths, and the rules below read their counts
-    from here. A document that is not JSON makes that extraction fail in either engine;
-    only then a second scan validates each document first (``json_valid``, a second
-    parse) to count and report the invalid ones.
-    """
-    extract = f"json_extract_string(resource_json, {_MEMBERS})"
-    try:
-        row = session.fetch_rows(_rule_counts_sql(table, "resource_json IS NOT NULL", extract))
-    except Exception:  # an unparsable document: the guarded scan below counts them
-        guarded = f"CASE WHEN ok THEN {extract} END"
-        row = session.fetch_rows(_rule_counts_sql(table, "json_valid(resource_json)", guarded))
-    return {name: int(value) for name, value in zip(_RULE_NAMES, row[0], strict=True)}
-
-
-def resources_are_patients(
-    session: WarehouseSession, table: str = FHIR_PATIENTS, counts: dict[str, int] | None = None
-) -> dg.AssetCheckResult:
-    """Every resource_json parses as JSON, is a Patient and carries the row's id."""
-    c = counts or resource_rule_counts(session, table)
-    return dg.AssetCheckResult(
-        passed=c["invalid_json"] == 0 and c["not_patient"] == 0 and c["id_mismatch"] == 0,
-        metadata={k: c[k] for k in ("invalid_json", "not_patient", "id_mismatch")},
-    )
-
-
-def gender_in_value_set(
-    session: WarehouseSession, table: str = FHIR_PATIENTS, counts: dict[str, int] | None = None
-) -> dg.AssetCheckResult:
-    """The gender column and the resource's gender are in male/female/other/unknown."""
-    c = counts or resource_rule_counts(session, table)
-    return dg.AssetCheckResult(
-        passed=c["outside_value_set"] == 0,
-        metadata={"outside_value_set": c["outside_value_set"]},
-    )
-
-
-def birth_date_format(
-    session: WarehouseSession, table: str = FHIR_PATIENTS, counts: dict[str, int] | None = None
-) -> dg.AssetCheckResult:
-    """A present birthDate is YYYY-MM-DD, a real date, and equals the birth_date column."""
-    c = counts or resource_rule_counts(session, table)
-    return dg.AssetCheckResult(
-        passed=c["bad_birth_dates"] == 0, metadata={"bad_birth_dates": c["bad_birth_dates"]}
-    )
-
-
-def _resource_rule(name: str, description: str, rule) -> Audit:
-    """An audit reading its counts from the one scan shared by the resource rules."""
-
-    def evaluate(ctx: AuditContext) -> dg.AssetCheckResult:
-        counts = ctx.memo("fhir_resource_rule_counts", resource_rule_counts)
-        return rule(ctx.session, ctx.table, counts)
-
-    return Audit(name=name, description=description, rule=evaluate)
-
+ids_valid = _standalone("invalid_ids")
+gender_in_value_set = _standalone("outside_value_set")
+dates_in_fhir_range = _standalone("bad_dates")
+coordinates_in_range = _standalone("bad_coordinates")
 
 FHIR_PATIENT_AUDITS = [
-    _resource_rule(
-        "fhir_resources_are_patients",
-        "Every resource parses as JSON with resourceType Patient and the row's id.",
-        resources_are_patients,
+    Audit(
+        "fhir_patient_ids_valid",
+        "Every resource's id (and identifier value) is a FHIR id: [A-Za-z0-9.-]{1,64}.",
+        _rule("invalid_ids"),
     ),
     IDS_UNIQUE,
-    _resource_rule(
+    Audit(
         "fhir_gender_in_value_set",
         "Gender is one of male, female, other, unknown.",
-        gender_in_value_set,
+        _rule("outside_value_set"),
     ),
-    _resource_rule(
-        "fhir_birth_date_format", "birthDate is YYYY-MM-DD when present.", birth_date_format
+    Audit(
+        "fhir_dates_in_fhir_range",
+        "birthDate and deceasedDateTime are FHIR dates (YYYY-MM-DD, years 0001-9999).",
+        _rule("bad_dates"),
+    ),
+    Audit(
+        "fhir_coordinates_in_range",
+        "The geolocation is finite and in range (latitude +-90, longitude +-180): "
+        "JSON has no NaN or Infinity.",
+        _rule("bad_coordinates"),
     ),
     row_count_drop_audit(),
 ]

@@ -9,10 +9,11 @@ from pydantic import ValidationError
 from fhir_assets.assets import FHIR_PATIENTS, fhir_patients
 from fhir_assets.audits import (  # noqa: F401 - the rules, re-exported for their tests
     GENDERS,
-    birth_date_format,
+    coordinates_in_range,
+    dates_in_fhir_range,
     gender_in_value_set,
     ids_unique,
-    resources_are_patients,
+    ids_valid,
 )
 from fhir_assets.patient_mapping import SYNTHEA_IDENTIFIER_SYSTEM
 from resources import WAREHOUSE_POOL, Warehouse, WarehouseSession

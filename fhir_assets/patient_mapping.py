@@ -78,6 +78,8 @@ FHIR_PATIENT_COLUMNS = (
     "city",
     "state",
     "postal_code",
+    "latitude",
+    "longitude",
     "race_code",
     "ethnicity_code",
     "source_file",

@@ -36,10 +36,19 @@ SELECT * FROM (VALUES
 """
 
 
+def strict_json(text: str) -> dict:
+    """RFC 8259 JSON: NaN and Infinity (which Python's json accepts) are refused."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"{token} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def mapped_json(session) -> dict[str, dict]:
     map_patients(session, INPUT_SQL, "fhir.mapping_test")
     return {
-        str(i): json.loads(r)
+        str(i): strict_json(r)
         for i, r in session.fetch_rows(
             "SELECT id, resource_json FROM fhir.mapping_test ORDER BY id"
         )
@@ -96,7 +105,7 @@ def test_json_built_member_by_member_equals_the_struct_mapping():
         reference = struct_mapping_json(session, COMBINATIONS_SQL)
         map_patients(session, COMBINATIONS_SQL, "fhir.combinations")
         built = {
-            str(i): json.loads(r)
+            str(i): strict_json(r)
             for i, r in session.fetch_rows("SELECT id, resource_json FROM fhir.combinations")
         }
     assert len(built) == 8192
@@ -182,3 +191,26 @@ def test_resource_json_is_stored_as_a_zstd_document_column():
         assert session.row_count("fhir.stored") == 8192
         with pytest.raises(ValueError, match=r"Document columns \['resource'\]"):
             session.publish("fhir.x", "SELECT 1 AS id", document_columns=("resource",))
+
+
+@pytest.mark.parametrize("value", ["'NaN'", "'Infinity'", "'-91'"])
+def test_a_coordinate_json_cannot_carry_blocks_the_publish(value):
+    """The mapping would write ``"valueDecimal":NaN`` (DuckDB's json_valid accepts it): the
+    coordinate rule refuses the staged table, names the row and file, and the published
+    table keeps its rows."""
+    from fhir_assets.audits import FHIR_PATIENT_AUDITS
+    from resources.publish import AuditFailed
+
+    with local_warehouse().session() as session:
+        map_patients(session, INPUT_SQL, "fhir.guarded", FHIR_PATIENT_AUDITS)
+        before = session.fetch_rows("SELECT id, resource_json FROM fhir.guarded ORDER BY id")
+        hostile = INPUT_SQL.replace("CAST(18.5 AS DOUBLE)", f"CAST({value} AS DOUBLE)")
+        with pytest.raises(AuditFailed) as failure:
+            map_patients(session, hostile, "fhir.guarded", FHIR_PATIENT_AUDITS)
+        message = failure.value.description
+        assert "check fhir_coordinates_in_range failed; 1 failing row(s)" in message
+        assert "examples: ['p3 / " in message and "source file(s): c.csv" in message
+        assert (
+            session.fetch_rows("SELECT id, resource_json FROM fhir.guarded ORDER BY id") == before
+        )
+        assert session.row_count("fhir._staged_guarded") == 3

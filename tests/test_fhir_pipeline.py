@@ -244,43 +244,58 @@ def test_all_checks_pass_then_each_fails_on_a_broken_table(
     result = materialize(FHIR)
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {
-        "fhir_resources_are_patients": True,
+        "fhir_patient_ids_valid": True,
         "fhir_patient_ids_unique": True,
         "fhir_gender_in_value_set": True,
-        "fhir_birth_date_format": True,
+        "fhir_dates_in_fhir_range": True,
+        "fhir_coordinates_in_range": True,
         "fhir_r4_model_validation": True,
         "row_count_drop": True,
     }
     warehouse = local_warehouse()
+    rules = (
+        checks.ids_valid,
+        checks.ids_unique,
+        checks.gender_in_value_set,
+        checks.dates_in_fhir_range,
+        checks.coordinates_in_range,
+    )
     with warehouse.session() as session:
         table = "fhir.broken_patients"
         session.execute(f"CREATE TABLE {table} AS SELECT * FROM fhir.fhir_patients")
-        for rule in (
-            checks.resources_are_patients,
-            checks.ids_unique,
-            checks.gender_in_value_set,
-            checks.birth_date_format,
-        ):
+        for rule in rules:
             assert rule(session, table).passed
         assert checks.fhir_model_validation(session, table).passed
-        # A duplicate id, a row that is not JSON, a bad gender, a bad birthDate.
+        # A duplicate id, an id that is not a FHIR id, a bad gender, a year JSON would write
+        # as 12000-01-02, a latitude that is NaN: each fails its rule, naming the row's id
+        # and its source file.
         session.execute(f"INSERT INTO {table} SELECT * FROM {table} WHERE id = 'P5'")
         dup = checks.ids_unique(session, table)
         assert not dup.passed and dup.metadata["duplicate_keys"].value == 1
-        session.execute(f"UPDATE {table} SET resource_json = 'not json' WHERE id = 'P8'")
-        bad = checks.resources_are_patients(session, table)
-        assert not bad.passed and bad.metadata["invalid_json"].value == 1
+        session.execute(f"UPDATE {table} SET id = 'P 8' WHERE id = 'P8'")
+        bad_id = checks.ids_valid(session, table)
+        assert bad_id.metadata["invalid_ids"].value == 1
+        assert bad_id.metadata["examples"].value == ["P 8"]
+        [source_file] = bad_id.metadata["source_files"].value
+        assert source_file.endswith("c_headerless.txt")
+        session.execute(f"UPDATE {table} SET gender = 'F' WHERE id = 'P10'")
+        assert checks.gender_in_value_set(session, table).metadata["outside_value_set"].value == 1
+        session.execute(f"UPDATE {table} SET birth_date = DATE '12000-01-02' WHERE id = 'P11'")
+        dates = checks.dates_in_fhir_range(session, table)
+        assert not dates.passed and dates.metadata["examples"].value[0].startswith("P11 / ")
+        session.execute(f"UPDATE {table} SET latitude = 'NaN' WHERE id = 'P6'")
+        coordinates = checks.coordinates_in_range(session, table)
+        assert coordinates.metadata["bad_coordinates"].value == 1
+        for rule in rules:
+            assert not rule(session, table).passed, rule
+        # Damage to a document itself (not made by the mapping) is what the non-blocking
+        # model validation of a sample sees: a Person, a malformed birthDate.
         session.execute(
             f"UPDATE {table} SET resource_json = replace(resource_json, '\"Patient\"', '\"Person\"') WHERE id = 'P9'"
         )
-        assert checks.resources_are_patients(session, table).metadata["not_patient"].value == 1
-        session.execute(f"UPDATE {table} SET gender = 'F' WHERE id = 'P10'")
-        assert checks.gender_in_value_set(session, table).metadata["outside_value_set"].value == 1
         session.execute(
             f"UPDATE {table} SET resource_json = replace(resource_json, '1950-01-02', '1950-1-2') WHERE id = 'P11'"
         )
-        assert checks.birth_date_format(session, table).metadata["bad_birth_dates"].value == 1
-        # The FHIR model rejects a gender outside the value set and a malformed birthDate.
         validation = checks.fhir_model_validation(session, table)
         assert not validation.passed
         assert {"P9", "P11"} <= set(validation.metadata["first_errors"].value)

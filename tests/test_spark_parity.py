@@ -250,9 +250,9 @@ def test_failed_audit_publishes_nothing_on_either_engine(engine, request):
 
 
 @pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
-def test_fhir_resource_rules_count_the_same_on_both_engines(engine, request):
-    """The one-scan FHIR resource rules (a list of JSON paths parsed once) on each engine."""
-    from fhir_assets.audits import resource_rule_counts
+def test_fhir_patient_rules_count_the_same_on_both_engines(engine, request):
+    """The one-scan FHIR Patient rules on each engine, NaN and Infinity included."""
+    from fhir_assets.audits import rule_counts
     from resources import local_warehouse
     from resources.spark_warehouse import build_spark_warehouse
 
@@ -261,27 +261,27 @@ def test_fhir_resource_rules_count_the_same_on_both_engines(engine, request):
         warehouse = build_spark_warehouse()
     else:
         warehouse = local_warehouse()
-    good = '{"resourceType":"Patient","id":"P1","gender":"female","birthDate":"1950-01-02"}'
     rows = [
-        ("P1", "female", "1950-01-02", good),
-        ("P2", "female", "1950-01-02", good),  # id mismatch
-        ("P3", "F", "1950-01-02", good.replace("P1", "P3")),  # gender outside the value set
-        ("P4", "female", "1950-01-02", "not json"),
-        ("P5", "female", "1950-01-02", good.replace("Patient", "Person").replace("P1", "P5")),
-        ("P6", "female", "1950-01-02", good.replace("1950-01-02", "1950-1-2").replace("P1", "P6")),
+        ("'P1'", "'female'", "'1950-01-02'", "NULL", "'42.5'", "'-71.1'"),
+        ("'P_2'", "'female'", "'1950-01-02'", "NULL", "NULL", "NULL"),  # not a FHIR id
+        ("NULL", "'male'", "NULL", "NULL", "NULL", "NULL"),  # no id
+        ("'P3'", "'F'", "'1950-01-02'", "NULL", "NULL", "NULL"),  # outside the value set
+        ("'P4'", "'female'", "'1950-01-02'", "'9999-12-31'", "'NaN'", "'0'"),  # NaN
+        ("'P5'", "'female'", "'1950-01-02'", "NULL", "'1'", "'-Infinity'"),  # -Infinity
+        ("'P6'", "'other'", "'1950-01-02'", "NULL", "'91'", "'0'"),  # out of range
     ]
     select = " UNION ALL ".join(
-        f"SELECT '{i}' AS id, '{g}' AS gender, CAST('{b}' AS DATE) AS birth_date, "
-        f"'{j}' AS resource_json"
-        for i, g, b, j in rows
+        f"SELECT {i} AS id, {g} AS gender, CAST({b} AS DATE) AS birth_date, "
+        f"CAST({d} AS DATE) AS deceased_date, CAST({lat} AS DOUBLE) AS latitude, "
+        f"CAST({lon} AS DOUBLE) AS longitude"
+        for i, g, b, d, lat, lon in rows
     )
     with warehouse.session() as session:
         session.create_table_as("wap.fhir_rules", select)
-        counts = resource_rule_counts(session, "wap.fhir_rules")
+        counts = rule_counts(session, "wap.fhir_rules")
     assert counts == {
-        "invalid_json": 1,
-        "not_patient": 1,
-        "id_mismatch": 1,
+        "invalid_ids": 2,
         "outside_value_set": 1,
-        "bad_birth_dates": 1,
+        "bad_dates": 0,
+        "bad_coordinates": 3,
     }

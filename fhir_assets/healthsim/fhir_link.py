@@ -7,6 +7,7 @@ the function the FHIR pipeline's own ``fhir_patients`` uses.
 
 import dagster as dg
 
+from fhir_assets.audits import FHIR_PATIENT_AUDITS
 from fhir_assets.healthsim.canonical import HEALTHSIM
 from fhir_assets.patient_mapping import (
     SYNTHEA_IDENTIFIER_SYSTEM,
@@ -14,6 +15,7 @@ from fhir_assets.patient_mapping import (
     patient_mapping_sql,
 )
 from resources import Warehouse
+from resources.publish import audit_specs, audited
 
 #: Identifier system of patients made by the HealthSim generator.
 HEALTHSIM_IDENTIFIER_SYSTEM = "urn:healthsim:patient-id"
@@ -54,19 +56,29 @@ FROM healthsim.patients
     ["healthsim", "patient_fhir_resources"],
     sql=[HEALTHSIM_MAPPING_INPUT_SQL, patient_mapping_sql()],
     deps=[dg.AssetKey(["healthsim", "patients"])],
+    check_specs=audit_specs(["healthsim", "patient_fhir_resources"], FHIR_PATIENT_AUDITS),
     description=(
         "Every canonical HealthSim patient (healthsim/patients) as a FHIR R4 Patient resource "
         "(JSON), produced by the same mapping as fhir/fhir_patients (the patients that land "
         "in the patients folder), so both sources of patients meet FHIR consumers in one "
-        "shape. Named apart from fhir/fhir_patients: a different source, a different table."
+        "shape. Named apart from fhir/fhir_patients: a different source, a different table. "
+        "Published only when the same blocking audits as fhir/fhir_patients pass."
     ),
 )
+@audited
 def healthsim_patient_fhir_resources(
     context: dg.AssetExecutionContext, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     with warehouse.session() as session:
-        summary = map_patients(
-            session, HEALTHSIM_MAPPING_INPUT_SQL, "healthsim.patient_fhir_resources"
-        ).summary
-    context.log.info(f"Mapped {summary.row_count} HealthSim patients to FHIR Patient resources")
-    return dg.MaterializeResult(metadata=summary.metadata())
+        published = map_patients(
+            session,
+            HEALTHSIM_MAPPING_INPUT_SQL,
+            "healthsim.patient_fhir_resources",
+            FHIR_PATIENT_AUDITS,
+        )
+    context.log.info(
+        f"Mapped {published.summary.row_count} HealthSim patients to FHIR Patient resources"
+    )
+    return dg.MaterializeResult(
+        metadata=published.metadata(), check_results=published.check_results
+    )

@@ -168,6 +168,8 @@ SELECT
     city,
     state,
     postal_code,
+    latitude,
+    longitude,
     race_code,
     ethnicity_code,
     source_file
