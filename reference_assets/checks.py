@@ -176,9 +176,12 @@ def tracts_in_geography_check(
             for table in tract_tables:
                 if not session.table_exists(table):
                     continue
+                # One NOT IN and no OR: Spark plans NOT IN inside an OR as a nested-loop
+                # join (every row against every county); alone it is a hash anti join.
+                # A NULL county_fips becomes '' (never a 5-digit county), so it counts.
                 condition = (
-                    f"county_fips NOT IN (SELECT county_fips FROM {GEOGRAPHY_TABLE}) "
-                    "OR county_fips IS NULL"
+                    "coalesce(county_fips, '') NOT IN "
+                    f"(SELECT county_fips FROM {GEOGRAPHY_TABLE} WHERE county_fips IS NOT NULL)"
                 )
                 count, shown = _violations(session, table, condition, "DISTINCT county_fips")
                 orphans[table] = count
