@@ -21,12 +21,20 @@ from narr_platform.spark_connect_server import (
     stop_server,
 )
 
+#: The tests' tables are small (about 100,000 rows at most) and most statements run once:
+#: Spark's generated Java, compiled per query, costs more than it saves there. Interpreted
+#: evaluation gives the same results in about half the time.
+TEST_SERVER_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
 
 @pytest.fixture(scope="session")
 def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkConnectServer]:
     base: Path = tmp_path_factory.mktemp("spark-connect")
     try:
-        server = start_server(base, driver_memory="2g", cores=2)
+        server = start_server(base, driver_memory="2g", cores=2, extra_conf=TEST_SERVER_CONF)
     except SparkServerError as exc:
         pytest.fail(f"The Spark tests need a local Spark Connect server: {exc}", pytrace=False)
     try:
