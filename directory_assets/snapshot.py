@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable, Mapping
@@ -73,7 +74,9 @@ def snapshot_root(
 
     The warehouse file is ``warehouse_path`` (the asset passes its resource's) or
     ``DUCKDB_DATABASE_PATH`` (default ``data/warehouse.duckdb``); a MotherDuck or Spark
-    warehouse has no local folder, so the default is then ``data/directory_snapshot``.
+    warehouse has no local folder, so the default is then a folder of its own under
+    ``data/`` (``data/directory_snapshot_md_<name>``): never the snapshot of another
+    warehouse, such as the default local one's ``data/directory_snapshot``.
     """
     env = os.environ if environ is None else environ
     explicit = env.get(SNAPSHOT_DIR_ENV_VAR, "").strip()
@@ -81,7 +84,9 @@ def snapshot_root(
         return Path(explicit).resolve()
     database = warehouse_path or env.get(DATABASE_ENV_VAR, "").strip() or DEFAULT_DATABASE
     if database.startswith("md:") or database == ":memory:":
-        return Path(DEFAULT_SNAPSHOT_DIR).resolve()
+        # The database's name only: a MotherDuck path may carry options (a token) after '?'.
+        name = re.sub(r"[^A-Za-z0-9]+", "_", database.split("?", 1)[0]).strip("_") or "memory"
+        return Path(f"{DEFAULT_SNAPSHOT_DIR}_{name}").resolve()
     return (Path(database).parent / "directory_snapshot").resolve()
 
 

@@ -168,3 +168,19 @@ def test_bad_input_is_a_query_error(index):
     with pytest.raises(queries.QueryError) as error:
         queries.search(index, "recovery", near=(40.0, -80.0, 900.0))
     assert error.value.parameter == "miles"
+
+
+def test_a_warehouse_without_a_folder_never_reads_another_warehouses_snapshot():
+    """A MotherDuck warehouse used to default to data/directory_snapshot, the default local
+    warehouse's snapshot: `search` with DUCKDB_DATABASE_PATH=md:x answered from it."""
+    from directory_assets.snapshot import snapshot_root
+
+    local = snapshot_root({})
+    assert local == snapshot_root({"DUCKDB_DATABASE_PATH": "data/warehouse.duckdb"})
+    others = [
+        snapshot_root({"DUCKDB_DATABASE_PATH": "md:x"}),
+        snapshot_root({"DUCKDB_DATABASE_PATH": "md:y?motherduck_token=secret"}),
+        snapshot_root({"DUCKDB_DATABASE_PATH": ":memory:"}),
+    ]
+    assert len({local, *others}) == 4
+    assert "secret" not in str(others[1])
