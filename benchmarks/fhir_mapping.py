@@ -114,6 +114,12 @@ def stage_asset() -> dict[str, Any]:
         "rows": int(metadata["dagster/row_count"]),
         "mapping_seconds": float(metadata["mapping_seconds"]),
         "records_per_second": float(metadata["records_per_second"]),
+        # Where the asset's time went: build the staged table, audit it, swap it in.
+        **{
+            phase: float(metadata[f"publish_{phase}_seconds"])
+            for phase in ("stage", "audit", "swap")
+            if f"publish_{phase}_seconds" in metadata
+        },
     }
 
 

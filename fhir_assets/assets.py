@@ -220,7 +220,7 @@ def fhir_patients(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg
     return dg.MaterializeResult(
         check_results=published.check_results,
         metadata={
-            **summary.metadata(),
+            **published.metadata(),
             "mapping_seconds": dg.MetadataValue.float(round(seconds, 3)),
             "records_per_second": dg.MetadataValue.float(round(rate, 1)),
             "synthea_patients": dg.MetadataValue.int(int(synthea)),
