@@ -43,8 +43,10 @@ serve: install
 	$(BIN)/narr-platform serve --host 127.0.0.1 --port $(API_PORT)
 
 ## Every test: Spark (a local Spark Connect server), the UI (headless Chromium), whole pipelines.
+## Two workers (pytest-xdist), one per core; a module runs whole on one worker, so its
+## module fixtures are built once.
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## The tests that are neither slow, Spark nor UI: under 3 minutes on 2 cores.
 test-fast: install
