@@ -27,6 +27,8 @@ tests run it on a table they break on purpose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from resources import WarehouseSession
@@ -84,7 +86,7 @@ def rule_counts(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dict[s
     return {name: int(value) for name, value in zip(RULES, row, strict=True)}
 
 
-def _rule(rule: str) -> callable:
+def _rule(rule: str) -> Callable[[AuditContext], dg.AssetCheckResult]:
     condition, shown = RULES[rule]
 
     def evaluate(ctx: AuditContext) -> dg.AssetCheckResult:
@@ -102,7 +104,7 @@ def _rule(rule: str) -> callable:
     return evaluate
 
 
-def _standalone(rule: str):
+def _standalone(rule: str) -> Callable[..., dg.AssetCheckResult]:
     def check(session: WarehouseSession, table: str = FHIR_PATIENTS) -> dg.AssetCheckResult:
         return _rule(rule)(AuditContext(session=session, table=table, published=table))
 
