@@ -301,10 +301,6 @@ def _number_text(raw: str) -> str:
     )
 
 
-#: The largest finite DOUBLE: text beyond it (``1e400``) casts to Infinity on both engines.
-_DOUBLE_MAX = "1.7976931348623157e308"
-
-
 def number_sql(raw: str, sql_type: str = "DOUBLE") -> str:
     """The number of the raw text as ``sql_type``, NULL when absent or not a number.
 
@@ -313,7 +309,9 @@ def number_sql(raw: str, sql_type: str = "DOUBLE") -> str:
     """
     value = f"try_cast({_number_text(raw)} AS {sql_type})"
     if sql_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
-        return f"CASE WHEN abs({value}) <= {_DOUBLE_MAX} THEN {value} END"
+        # Text beyond the finite range (1e400) casts to +-Infinity on both engines.
+        infinity = f"CAST('Infinity' AS {sql_type})"
+        return f"nullif(nullif({value}, {infinity}), -{infinity})"
     return value
 
 
