@@ -20,8 +20,9 @@ own child process so its peak RSS (``ru_maxrss``) is its own:
    ``fhir.resources`` (build a dict per row, validate, serialise);
 6. ``publish``: write-audit-publish (``session.publish``: build the staged table, run the
    ``fhir_patients`` audits on it, swap it in) against the plain ``create_table_as`` (one
-   ``CREATE OR REPLACE TABLE AS``) of the same mapping, in the same process, alternately,
-   each replacing an existing table, each followed by a ``CHECKPOINT``.
+   ``CREATE OR REPLACE TABLE AS``) of the same mapping, in the same process, each replacing
+   an existing table, each followed by a ``CHECKPOINT``: ``--publish-rounds`` pairs, the
+   order alternating within a pair; printed per pair and as the median of the pairs.
 
 The machine may be shared: figures are wall-clock and printed with the ratios measured in
 the same run.
@@ -33,6 +34,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -174,7 +176,7 @@ def stage_bare(document_storage: bool) -> dict[str, Any]:
 DOCUMENTS = ("resource_json",)
 
 
-def stage_publish(rounds: int = 2) -> dict[str, Any]:
+def stage_publish(rounds: int) -> dict[str, Any]:
     """Stage + audit + publish vs a plain create-table-as, same session, same input."""
     from fhir_assets.assets import MAPPING_INPUT_SQL
     from fhir_assets.audits import FHIR_PATIENT_AUDITS
@@ -193,23 +195,34 @@ def stage_publish(rounds: int = 2) -> dict[str, Any]:
             f"CREATE OR REPLACE TEMP VIEW {MAPPING_INPUT_VIEW} AS {mapping_input_sql(MAPPING_INPUT_SQL)}"
         )
         mapping = patient_mapping_sql()
-        # Round 0 creates both tables; the timed rounds replace an existing table, as a run does.
+        # Round 0 creates both tables; the timed rounds replace an existing table, as a run
+        # does. The order alternates (plain first, then the publish first), so neither
+        # always runs on the file state the other left.
         for round_ in range(rounds + 1):
-            started, cpu_started = time.perf_counter(), cpu_seconds()
-            # The same table as the publish writes (resource_json a document column) + summary.
-            session.drop_table("fhir.bench_plain")
-            session.create_staged_table("fhir.bench_plain", mapping, None, DOCUMENTS)
-            session.summarize("fhir.bench_plain")
-            session.execute("CHECKPOINT")
-            plain_seconds = time.perf_counter() - started
-            plain_cpu = cpu_seconds() - cpu_started
-            started, cpu_started = time.perf_counter(), cpu_seconds()
-            published = session.publish(
-                "fhir.bench_wap", mapping, FHIR_PATIENT_AUDITS, document_columns=DOCUMENTS
-            )
-            session.execute("CHECKPOINT")
-            wap_seconds = time.perf_counter() - started
-            wap_cpu = cpu_seconds() - cpu_started
+
+            def run_plain() -> tuple[float, float]:
+                started, cpu_started = time.perf_counter(), cpu_seconds()
+                # The same table as the publish writes (resource_json a document column).
+                session.drop_table("fhir.bench_plain")
+                session.create_staged_table("fhir.bench_plain", mapping, None, DOCUMENTS)
+                session.summarize("fhir.bench_plain")
+                session.execute("CHECKPOINT")
+                return time.perf_counter() - started, cpu_seconds() - cpu_started
+
+            def run_publish() -> tuple[float, float, Any]:
+                started, cpu_started = time.perf_counter(), cpu_seconds()
+                published = session.publish(
+                    "fhir.bench_wap", mapping, FHIR_PATIENT_AUDITS, document_columns=DOCUMENTS
+                )
+                session.execute("CHECKPOINT")
+                return time.perf_counter() - started, cpu_seconds() - cpu_started, published
+
+            if round_ % 2:
+                wap_seconds, wap_cpu, published = run_publish()
+                plain_seconds, plain_cpu = run_plain()
+            else:
+                plain_seconds, plain_cpu = run_plain()
+                wap_seconds, wap_cpu, published = run_publish()
             if round_:
                 plain.append(plain_seconds)
                 wap.append({"total": wap_seconds, **published.seconds})
@@ -231,6 +244,9 @@ def stage_publish(rounds: int = 2) -> dict[str, Any]:
         "wap_cpu_seconds": min(w for _, w in cpu),
         "plain_all": [round(s, 2) for s in plain],
         "wap_all": [round(w["total"], 2) for w in wap],
+        # Each round's publish against the plain write next to it.
+        "paired_ratios": [round(w["total"] / p, 3) for w, p in zip(wap, plain, strict=True)],
+        "paired_cpu_ratios": [round(w / p, 3) for p, w in cpu],
     }
 
 
@@ -299,6 +315,8 @@ def run_child(stage: str, args: argparse.Namespace) -> dict[str, Any]:
         str(args.workdir),
         "--pandas-rows",
         str(args.pandas_rows),
+        "--publish-rounds",
+        str(args.publish_rounds),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -322,6 +340,12 @@ def main() -> None:
         help="comma-separated stages left out, e.g. pandas,publish,bare_ctas (a 10 M run)",
     )
     parser.add_argument(
+        "--publish-rounds",
+        type=int,
+        default=4,
+        help="timed rounds of the publish stage, the order alternating (default 4)",
+    )
+    parser.add_argument(
         "--only-publish",
         action="store_true",
         help="sample + ingest + publish only (the write-audit-publish figure)",
@@ -339,7 +363,7 @@ def main() -> None:
             "bare": lambda: stage_bare(document_storage=True),
             "bare_ctas": lambda: stage_bare(document_storage=False),
             "pandas": lambda: stage_pandas(args.pandas_rows),
-            "publish": stage_publish,
+            "publish": lambda: stage_publish(args.publish_rounds),
         }
         figures = stages[args.stage]()
         figures["peak_rss_mb"] = peak_rss_mb()
@@ -383,6 +407,11 @@ def main() -> None:
         print(
             f"stage + audit + publish / plain CTAS: {publish['wap_seconds'] / publish['plain_seconds']:.2f}x"
             f"  (goal <= 1.10x; stage + swap alone {(publish['stage_seconds'] + publish['swap_seconds']) / publish['plain_seconds']:.2f}x)"
+        )
+        print(
+            f"per round (publish / the plain write beside it): {publish['paired_ratios']}, "
+            f"median {statistics.median(publish['paired_ratios']):.3f}; CPU-seconds "
+            f"{publish['paired_cpu_ratios']}, median {statistics.median(publish['paired_cpu_ratios']):.3f}"
         )
     if args.only_publish:
         return

@@ -248,14 +248,28 @@ def key_audit(
         f"Each ({key_list}) appears once" + (" and no key column is NULL." if not_null else ".")
     )
 
+    # One scan decides the common case: with no NULL key, as many distinct keys as rows
+    # means no duplicate. Only otherwise are the duplicate keys grouped and counted.
+    distinct_key = (
+        keys[0]
+        if len(keys) == 1
+        else "struct_pack({})".format(", ".join(f"{k} := {k}" for k in keys))
+    )
+    null_condition = " OR ".join(f"{k} IS NULL" for k in keys)
+
     def rule(ctx: AuditContext) -> dg.AssetCheckResult:
         t = ctx.table
         duplicate_keys = f"SELECT {key_list} FROM {t} GROUP BY {key_list} HAVING count(*) > 1"
-        (duplicates,) = ctx.session.fetch_rows(f"SELECT count(*) FROM ({duplicate_keys}) AS d")[0]
-        null_condition = " OR ".join(f"{k} IS NULL" for k in keys)
-        nulls = 0
-        if not_null:
-            (nulls,) = ctx.session.fetch_rows(f"SELECT count(*) FROM {t} WHERE {null_condition}")[0]
+        rows, distinct, null_rows = ctx.session.fetch_rows(
+            f"SELECT count(*), count(DISTINCT {distinct_key}), "
+            f"count(CASE WHEN {null_condition} THEN 1 END) FROM {t}"
+        )[0]
+        duplicates = 0
+        if null_rows or distinct != rows:
+            (duplicates,) = ctx.session.fetch_rows(f"SELECT count(*) FROM ({duplicate_keys}) AS d")[
+                0
+            ]
+        nulls = null_rows if not_null else 0
         examples: list[str] = []
         files: list[str] = []
         lineage = ctx.has_column(LINEAGE_COLUMN)

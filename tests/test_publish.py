@@ -341,3 +341,39 @@ def test_staged_table_is_listed_by_summary_and_never_backed_up_exported_or_viewe
     with warehouse.session() as session:
         assert session.row_count("reference.v_svi_al") == 4
         assert session.list_staged_tables() == []
+
+
+# ---- the key rule: one scan decides a clean table, the exact count names the rest ------
+def test_key_audit_counts_duplicates_and_null_keys_exactly(warehouse_path):
+    from resources import local_warehouse
+    from resources.publish import AuditContext, key_audit
+
+    cases = {
+        # rows of (a, b, file) -> (duplicate_keys, rows_with_null_key, passed)
+        "clean": ([(1, "x"), (1, "y"), (2, "x")], (0, 0, True)),
+        "one duplicate key, three copies": (
+            [(1, "x"), (1, "x"), (1, "x"), (2, "x")],
+            (1, 0, False),
+        ),
+        "two duplicate keys": ([(1, "x"), (1, "x"), (2, "y"), (2, "y"), (3, "z")], (2, 0, False)),
+        "a NULL key, no duplicate": ([(1, "x"), (None, "x"), (2, None)], (0, 2, False)),
+        "the same NULL key twice": ([(None, "x"), (None, "x"), (1, "x")], (1, 2, False)),
+    }
+    with local_warehouse().session() as session:
+        session.ensure_schema("t")
+        for name, (rows, (duplicates, nulls, passed)) in cases.items():
+            session.execute(
+                "CREATE OR REPLACE TABLE t.k (a INTEGER, b VARCHAR, source_file VARCHAR)"
+            )
+            for i, (a, b) in enumerate(rows):
+                session.execute("INSERT INTO t.k VALUES (?, ?, ?)", [a, b, f"file{i % 2}.csv"])
+            context = AuditContext(session=session, table="t.k", published="t.k")
+            result = key_audit(["a", "b"]).rule(context)
+            assert result.metadata["duplicate_keys"].value == duplicates, name
+            assert result.metadata["rows_with_null_key"].value == nulls, name
+            assert result.passed is passed, name
+            if duplicates:
+                assert "file0.csv" in str(result.metadata), name
+            single = key_audit(["b"], not_null=False).rule(context)
+            expected = len({b for _, b in rows}) != len(rows)
+            assert single.passed is not expected, name
