@@ -44,9 +44,10 @@ serve: install
 
 ## Every test: Spark (a local Spark Connect server), the UI (headless Chromium), whole pipelines.
 ## Two workers (pytest-xdist), one per core; a module runs whole on one worker, so its
-## module fixtures are built once.
+## module fixtures are built once. Modules run in collection order, the ones marked
+## long_setup first (tests/conftest.py), so the two workers finish together.
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## The tests that are neither slow, Spark nor UI: under 3 minutes on 2 cores.
 test-fast: install

@@ -26,11 +26,17 @@ FIXTURE_MARKERS = {"spark_connect_server": "spark"}
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test using the Spark Connect server (directly or through a fixture) is ``spark``."""
+    """A test using the Spark Connect server (directly or through a fixture) is ``spark``.
+
+    Modules marked ``long_setup`` run first: with two workers (``make test``, which keeps
+    this order with ``--no-loadscope-reorder``), the module that takes minutes starts at
+    once on one worker while the other works through the rest, so both finish together.
+    """
     for item in items:
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+    items.sort(key=lambda item: item.get_closest_marker("long_setup") is None)
 
 
 @pytest.fixture(autouse=True)

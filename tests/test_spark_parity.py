@@ -25,8 +25,8 @@ from tests.support import generate_sample, isolate_platform_env, load_definition
 
 pytest_plugins = ["tests.support.spark_server"]
 # Both materializations happen in the module fixture, counted in the first test's time:
-# about 3-4 minutes on a quiet 2-core machine, much more when the machine is shared.
-pytestmark = pytest.mark.timeout(1800)
+# about 3-5 minutes on a quiet 2-core machine, much more when the machine is shared.
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_setup]
 
 PARITY_GROUPS = ("reference", "fhir", "fhir_clinical", "healthsim", "analytics", "directory")
 #: The schemas those groups write (the clinical FHIR resources live in fhir, imports in fhir_in).

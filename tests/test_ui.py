@@ -17,7 +17,7 @@ import requests
 
 from tests.support import PROJECT_ROOT, generate_sample, load_definitions, ui
 
-pytestmark = pytest.mark.ui
+pytestmark = [pytest.mark.ui, pytest.mark.long_setup]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
