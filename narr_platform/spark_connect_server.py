@@ -64,6 +64,10 @@ class SparkConnectServer:
     def log_dir(self) -> Path:
         return self.base / "logs"
 
+    def alive(self) -> bool:
+        """Its process runs and its port answers."""
+        return _pid_alive(self.pid) and _port_open(self.port)
+
     def log_tail(self, lines: int = 30) -> str:
         text = []
         for log in sorted(self.log_dir.glob("*.out")):

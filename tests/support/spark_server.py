@@ -1,13 +1,18 @@
-"""Pytest plugin: ONE real Spark Connect server per test session (pip pyspark, Java 17).
+"""Pytest plugin: ONE real Spark Connect server per test run (pip pyspark, Java 17).
 
 Test modules load it with ``pytest_plugins = ["tests.support.spark_server"]``. The server binds
-127.0.0.1 on a free port with its own warehouse/log folders under the session's tmp dir
-and is stopped by its PID when the session ends. Without Java the tests that need it FAIL
+127.0.0.1 on a free port with its own warehouse/log folders under the run's tmp dir and is
+stopped by its PID when the session ends; with xdist workers, the first that needs it
+starts it and the last to finish stops it. Without Java the tests that need it FAIL
 with a message saying how to install it; they are never skipped silently.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,20 +35,78 @@ TEST_SERVER_CONF = {
 }
 
 
-@pytest.fixture(scope="session")
-def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkConnectServer]:
-    base: Path = tmp_path_factory.mktemp("spark-connect")
+def _start(base: Path) -> SparkConnectServer:
     try:
-        server = start_server(base, driver_memory="2g", cores=2, extra_conf=TEST_SERVER_CONF)
+        return start_server(base, driver_memory="2g", cores=2, extra_conf=TEST_SERVER_CONF)
     except SparkServerError as exc:
         pytest.fail(f"The Spark tests need a local Spark Connect server: {exc}", pytrace=False)
+
+
+def _stop(server: SparkConnectServer) -> None:
+    # Its folders are the session's scratch: nothing to flush. An idle server exits in
+    # about 2 s; one that has run the parity module sometimes ignored TERM for the whole
+    # 20 s default before the KILL, at the end of the suite.
+    stop_server(server, timeout=5)
+
+
+@contextlib.contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _shared_server(root: Path) -> Iterator[SparkConnectServer]:
+    """One server for all the xdist workers of a run, started by the first that needs it.
+
+    ``root`` is the run's temporary folder, common to its workers. ``spark-connect.json``
+    there names the server and how many workers use it (changed under ``flock``); the last
+    worker to finish stops it. Two servers on two cores each compiled the same Java and
+    competed for the CPU (the FHIR-in Spark test: 26 s alone, 74 s beside the parity
+    module's server). Each test has its own schema prefix (``spark_env``), so the
+    workers' tests never see each other's tables.
+    """
+    state_file, lock_file = root / "spark-connect.json", root / "spark-connect.lock"
+    with _locked(lock_file):
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        server = None
+        if state:
+            server = SparkConnectServer(
+                port=state["port"], pid=state["pid"], base=Path(state["base"])
+            )
+        if server is None or not server.alive():
+            server = _start(root / f"spark-connect-{uuid.uuid4().hex[:8]}")
+            state = {"port": server.port, "pid": server.pid, "base": str(server.base), "users": 0}
+        state["users"] += 1
+        state_file.write_text(json.dumps(state))
     try:
         yield server
     finally:
-        # Its folders are the session's scratch: nothing to flush. An idle server exits in
-        # about 2 s; one that has run the parity module sometimes ignored TERM for the
-        # whole 20 s default before the KILL, at the end of the suite.
-        stop_server(server, timeout=5)
+        with _locked(lock_file):
+            state = json.loads(state_file.read_text())
+            state["users"] -= 1
+            if state["users"] > 0:
+                state_file.write_text(json.dumps(state))
+            else:
+                state_file.unlink()
+                _stop(server)
+
+
+@pytest.fixture(scope="session")
+def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkConnectServer]:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        with _shared_server(tmp_path_factory.getbasetemp().parent) as server:
+            yield server
+        return
+    server = _start(tmp_path_factory.mktemp("spark-connect"))
+    try:
+        yield server
+    finally:
+        _stop(server)
 
 
 @pytest.fixture
