@@ -266,9 +266,8 @@ def key_audit(
         )[0]
         duplicates = 0
         if null_rows or distinct != rows:
-            (duplicates,) = ctx.session.fetch_rows(f"SELECT count(*) FROM ({duplicate_keys}) AS d")[
-                0
-            ]
+            counted = f"SELECT count(*) FROM ({duplicate_keys}) AS d"
+            duplicates = ctx.session.fetch_rows(counted)[0][0]
         nulls = null_rows if not_null else 0
         examples: list[str] = []
         files: list[str] = []

@@ -71,20 +71,19 @@ def _shared_server(root: Path) -> Iterator[SparkConnectServer]:
     workers' tests never see each other's tables.
     """
     state_file, lock_file = root / "spark-connect.json", root / "spark-connect.lock"
+
+    def recorded(state: dict) -> SparkConnectServer:
+        return SparkConnectServer(port=state["port"], pid=state["pid"], base=Path(state["base"]))
+
     with _locked(lock_file):
         state = json.loads(state_file.read_text()) if state_file.exists() else None
-        server = None
-        if state:
-            server = SparkConnectServer(
-                port=state["port"], pid=state["pid"], base=Path(state["base"])
-            )
-        if server is None or not server.alive():
+        if state is None or not recorded(state).alive():
             server = _start(root / f"spark-connect-{uuid.uuid4().hex[:8]}")
             state = {"port": server.port, "pid": server.pid, "base": str(server.base), "users": 0}
         state["users"] += 1
         state_file.write_text(json.dumps(state))
     try:
-        yield server
+        yield recorded(state)
     finally:
         with _locked(lock_file):
             state = json.loads(state_file.read_text())
@@ -93,7 +92,7 @@ def _shared_server(root: Path) -> Iterator[SparkConnectServer]:
                 state_file.write_text(json.dumps(state))
             else:
                 state_file.unlink()
-                _stop(server)
+                _stop(recorded(state))
 
 
 @pytest.fixture(scope="session")
