@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,8 @@ DEFAULT_MAX_ROW_COUNT_DROP = 0.10
 #: Example keys and source files a failure names.
 EXAMPLES = 5
 LINEAGE_COLUMN = "source_file"
+#: Check metadata: the seconds an audit's own queries took on the staged table.
+AUDIT_SECONDS = "audit_seconds"
 
 
 def staged_name(table: str) -> str:
@@ -119,8 +122,14 @@ class Audit:
         )
 
     def evaluate(self, context: AuditContext) -> dg.AssetCheckResult:
+        started = time.perf_counter()
         result = self.rule(context)
-        metadata = {**result.metadata, "audited_table": dg.MetadataValue.text(context.table)}
+        metadata = {
+            **result.metadata,
+            "audited_table": dg.MetadataValue.text(context.table),
+            # What this audit's queries took (rules sharing one scan: the first pays it).
+            AUDIT_SECONDS: dg.MetadataValue.float(round(time.perf_counter() - started, 3)),
+        }
         if not result.passed and "source_files" not in metadata:
             # A rule without row lineage of its own: the files the table was built from.
             metadata["source_files"] = dg.MetadataValue.json(
@@ -193,7 +202,11 @@ def _value(entry: Any) -> Any:
 
 def describe_failure(result: dg.AssetCheckResult) -> str:
     """``check: N failing rows; e.g. ...; source files: ...`` from a result's metadata."""
-    meta = {k: _value(v) for k, v in result.metadata.items() if k != "audited_table"}
+    meta = {
+        k: _value(v)
+        for k, v in result.metadata.items()
+        if k not in ("audited_table", AUDIT_SECONDS)
+    }
     parts = [f"check {result.check_name} failed"]
     if "failing_rows" in meta:
         parts.append(f"{meta.pop('failing_rows')} failing row(s)")

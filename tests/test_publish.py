@@ -377,3 +377,21 @@ def test_key_audit_counts_duplicates_and_null_keys_exactly(warehouse_path):
             single = key_audit(["b"], not_null=False).rule(context)
             expected = len({b for _, b in rows}) != len(rows)
             assert single.passed is not expected, name
+
+
+def test_every_audit_result_shows_its_seconds_but_a_failure_message_does_not(warehouse_path):
+    from resources import local_warehouse
+    from resources.publish import AUDIT_SECONDS, AuditContext, describe_failure, key_audit
+
+    with local_warehouse().session() as session:
+        session.ensure_schema("t")
+        session.execute("CREATE TABLE t.k AS SELECT * FROM (VALUES (1), (1), (2)) AS v(a)")
+        result = key_audit(["a"]).evaluate(
+            AuditContext(session=session, table="t.k", published="t.k")
+        )
+    seconds = result.metadata[AUDIT_SECONDS].value
+    assert isinstance(seconds, float) and 0 <= seconds < 60
+    assert result.passed is False
+    message = describe_failure(result)
+    assert "check key_unique failed" in message and "duplicate_keys=1" in message, message
+    assert AUDIT_SECONDS not in message, message
