@@ -43,9 +43,8 @@ def _start(base: Path) -> SparkConnectServer:
 
 
 def _stop(server: SparkConnectServer) -> None:
-    # Its folders are the session's scratch: nothing to flush. An idle server exits in
-    # about 2 s; one that has run the parity module sometimes ignored TERM for the whole
-    # 20 s default before the KILL, at the end of the suite.
+    # Its folders are the run's scratch: nothing to flush. An idle server exits about 2 s
+    # after TERM; a busy one may not answer it, so KILL follows after 5 s.
     stop_server(server, timeout=5)
 
 
@@ -78,8 +77,16 @@ def _shared_server(root: Path) -> Iterator[SparkConnectServer]:
     with _locked(lock_file):
         state = json.loads(state_file.read_text()) if state_file.exists() else None
         if state is None or not recorded(state).alive():
+            # The count is of workers, whichever server they were given: a worker that
+            # still holds a dead one leaves later and must not stop this one early.
+            users = state["users"] if state else 0
             server = _start(root / f"spark-connect-{uuid.uuid4().hex[:8]}")
-            state = {"port": server.port, "pid": server.pid, "base": str(server.base), "users": 0}
+            state = {
+                "port": server.port,
+                "pid": server.pid,
+                "base": str(server.base),
+                "users": users,
+            }
         state["users"] += 1
         state_file.write_text(json.dumps(state))
     try:
