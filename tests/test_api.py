@@ -434,17 +434,11 @@ def test_snapshot_swaps_while_serving_and_the_warehouse_is_locked(api, built):
     assert errors == [] and served > 10
 
 
-@pytest.mark.ui
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
-def test_search_page_in_chromium(api, db):
+@contextlib.contextmanager
+def chromium_page() -> Iterator:
+    """A page in Debian's headless chromium, closed with its browser."""
     from playwright.sync_api import sync_playwright
 
-    name, state = db.execute(
-        "SELECT name, state FROM directory.organizations WHERE org_type = 'treatment_center' "
-        "AND latitude IS NOT NULL AND len(name) > 20 ORDER BY org_id LIMIT 1"
-    ).fetchone()
-    outside: list[str] = []
-    base = str(api.base_url).rstrip("/")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -452,52 +446,123 @@ def test_search_page_in_chromium(api, db):
                   "--disable-background-networking", "--disable-component-update"],
         )  # fmt: skip
         try:
-            page = browser.new_page()
-            page.on(
-                "request",
-                lambda r: outside.append(r.url) if not r.url.startswith(base) else None,
-            )
-            page.goto(f"{base}/")
-            page.wait_for_function("document.getElementById('snapshot').textContent.length > 0")
-            # Type a query (words reversed, one letter missing): ranked results appear.
-            words = name.split()
-            typed = " ".join(reversed([w[:-1] if len(w) > 5 else w for w in words]))
-            page.fill("#q", typed)
-            page.click("#go")
-            page.wait_for_selector("#results li.result")
-            first = page.locator("#results li.result .name").all_inner_texts()
-            assert name in first[:10]
-            assert "most relevant first" in page.inner_text("#status")
-            assert page.locator("#plot circle.hit").count() == len(first)
-            # Filter by state: every result is in that state.
-            page.fill("#q", words[0])
-            page.fill("#state", state)
-            with page.expect_response(lambda r: "service=outpatient" in r.url) as filtered:
-                page.select_option("#service", "outpatient")
-            assert filtered.value.ok
-            page.wait_for_function("document.getElementById('results').dataset.generation === '2'")
-            metas = page.locator("#results li.result").all_inner_texts()
-            assert metas and all(f", {state} " in m and "outpatient" in m for m in metas)
-            # Open an organization: its details and network neighbours show.
-            page.locator("#results li.result .name").first.click()
-            page.wait_for_selector("#detail-name")
-            assert (
-                page.inner_text("#detail-name")
-                == page.locator("#results li.result .name").first.inner_text()
-            )
-            assert "Nearby in the network" in page.inner_text("#detail")
-            # Near a ZIP without words: nearest first, with distances.
-            page.fill("#q", "")
-            page.fill("#state", "")
-            page.select_option("#service", "")
-            page.fill("#near", "10001")
-            page.select_option("#miles", "100")
-            page.click("#go")
-            page.wait_for_selector("#results li.result .distance")
-            distances = [
-                float(t.split()[0]) for t in page.locator("#results .distance").all_inner_texts()
-            ]
-            assert distances == sorted(distances) and distances[-1] <= 100
+            yield browser.new_page()
         finally:
             browser.close()
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_search_page_in_chromium(api, db):
+    name, state = db.execute(
+        "SELECT name, state FROM directory.organizations WHERE org_type = 'treatment_center' "
+        "AND latitude IS NOT NULL AND len(name) > 20 ORDER BY org_id LIMIT 1"
+    ).fetchone()
+    outside: list[str] = []
+    base = str(api.base_url).rstrip("/")
+    with chromium_page() as page:
+        page.on(
+            "request",
+            lambda r: outside.append(r.url) if not r.url.startswith(base) else None,
+        )
+        page.goto(f"{base}/")
+        page.wait_for_function("document.getElementById('snapshot').textContent.length > 0")
+        # Type a query (words reversed, one letter missing): ranked results appear.
+        words = name.split()
+        typed = " ".join(reversed([w[:-1] if len(w) > 5 else w for w in words]))
+        page.fill("#q", typed)
+        page.click("#go")
+        page.wait_for_selector("#results li.result")
+        first = page.locator("#results li.result .name").all_inner_texts()
+        assert name in first[:10]
+        assert "most relevant first" in page.inner_text("#status")
+        assert page.locator("#plot circle.hit").count() == len(first)
+        # Filter by state: every result is in that state.
+        page.fill("#q", words[0])
+        page.fill("#state", state)
+        with page.expect_response(lambda r: "service=outpatient" in r.url) as filtered:
+            page.select_option("#service", "outpatient")
+        assert filtered.value.ok
+        page.wait_for_function("document.getElementById('results').dataset.generation === '2'")
+        metas = page.locator("#results li.result").all_inner_texts()
+        assert metas and all(f", {state} " in m and "outpatient" in m for m in metas)
+        # Open an organization: its details and network neighbours show.
+        page.locator("#results li.result .name").first.click()
+        page.wait_for_selector("#detail-name")
+        assert (
+            page.inner_text("#detail-name")
+            == page.locator("#results li.result .name").first.inner_text()
+        )
+        assert "Nearby in the network" in page.inner_text("#detail")
+        # Near a ZIP without words: nearest first, with distances.
+        page.fill("#q", "")
+        page.fill("#state", "")
+        page.select_option("#service", "")
+        page.fill("#near", "10001")
+        page.select_option("#miles", "100")
+        page.click("#go")
+        page.wait_for_selector("#results li.result .distance")
+        distances = [
+            float(t.split()[0]) for t in page.locator("#results .distance").all_inner_texts()
+        ]
+        assert distances == sorted(distances) and distances[-1] <= 100
     assert outside == []
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_leaving_a_filter_already_searched_keeps_the_results_under_the_pointer(api, db):
+    """Typing a state, choosing a service, then clicking a result opens that result.
+
+    Leaving the state box fires its change event at the click's mousedown; a search that
+    redrew the list before the mouseup would take the button away and lose the click.
+    """
+    name, state = db.execute(
+        "SELECT name, state FROM directory.organizations WHERE org_type = 'treatment_center' "
+        "AND len(name) > 20 ORDER BY org_id LIMIT 1"
+    ).fetchone()
+    searches: list[str] = []
+    with chromium_page() as page:
+        page.on("request", lambda r: searches.append(r.url) if "/search?" in r.url else None)
+        page.goto(str(api.base_url))
+        page.fill("#q", name.split()[0])
+        page.fill("#state", state)
+        page.select_option("#service", "outpatient")
+        page.wait_for_function("document.getElementById('results').dataset.generation === '1'")
+        first = page.locator("#results li.result .name").first
+        box = first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.wait_for_function("!document.getElementById('status').textContent.includes('…')")
+        page.mouse.up()
+        page.wait_for_selector("#detail-name", timeout=5000)
+        assert page.inner_text("#detail-name") == first.inner_text()
+    assert len(searches) == 1 and f"state={state}" in searches[0]
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_an_answer_to_an_older_search_does_not_replace_a_newer_one(api, db):
+    older, newer = (
+        row[0]
+        for row in db.execute(
+            "SELECT name FROM directory.organizations WHERE len(name) > 20 ORDER BY org_id LIMIT 2"
+        ).fetchall()
+    )
+    held = []
+    with chromium_page() as page:
+        page.route("**/search?*", lambda r: held.append(r) if not held else r.continue_())
+        page.goto(str(api.base_url))
+        page.fill("#q", older)
+        page.click("#go")
+        page.wait_for_function("document.getElementById('status').textContent.includes('…')")
+        page.fill("#q", newer)
+        page.click("#go")
+        page.wait_for_function("document.getElementById('results').dataset.generation === '1'")
+        assert held and held[0].request.url.endswith(str(httpx.QueryParams({"q": older})))
+        with page.expect_response(lambda r: r.url == held[0].request.url):
+            held[0].continue_()
+        page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+        assert page.locator("#results").get_attribute("data-generation") == "1"
+        assert newer in page.locator("#results li.result .name").all_inner_texts()
+        assert "most relevant first" in page.inner_text("#status")

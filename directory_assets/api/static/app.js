@@ -110,7 +110,13 @@ function plot(orgs, center) {
   }
 }
 
-async function runSearch(event) {
+// The URL whose results are shown or on their way, and how many searches have started:
+// a filter's change event that asks nothing new must not redraw the list under the pointer,
+// and an answer that arrives after a newer search started is dropped.
+let shownSearch = null;
+let searchesStarted = 0;
+
+async function runSearch(event, { unlessUnchanged = false } = {}) {
   if (event) event.preventDefault();
   const status = $("status");
   status.classList.remove("error");
@@ -138,12 +144,17 @@ async function runSearch(event) {
     params.set("limit", "50");
     url = `/api/v1/organizations/nearby?${params}`;
   } else {
+    shownSearch = null;
     status.textContent = "Type what you are looking for, or a ZIP code in Near.";
     return;
   }
+  if (unlessUnchanged && url === shownSearch) return;
+  shownSearch = url;
+  const started = ++searchesStarted;
   status.textContent = "Searching…";
   try {
     const body = await getJSON(url);
+    if (started !== searchesStarted) return;
     const orgs = body.organizations;
     renderResults(orgs);
     if (body.center) plot(orgs, body.center);
@@ -151,6 +162,8 @@ async function runSearch(event) {
       ? `${orgs.length} organization(s)${q ? ", most relevant first" : ", nearest first"}`
       : "No organizations found. Try fewer words or a wider distance.";
   } catch (err) {
+    if (started !== searchesStarted) return;
+    shownSearch = null;
     $("results").replaceChildren();
     plot([]);
     status.textContent = err.message;
@@ -194,6 +207,8 @@ async function showSnapshot() {
 
 $("search-form").addEventListener("submit", runSearch);
 for (const id of ["state", "type", "service", "payment", "miles"]) {
-  $(id).addEventListener("change", () => { if ($("q").value.trim() || $("near").value.trim()) runSearch(); });
+  $(id).addEventListener("change", () => {
+    if ($("q").value.trim() || $("near").value.trim()) runSearch(null, { unlessUnchanged: true });
+  });
 }
 showSnapshot();
