@@ -566,3 +566,26 @@ def test_an_answer_to_an_older_search_does_not_replace_a_newer_one(api, db):
         assert page.locator("#results").get_attribute("data-generation") == "1"
         assert newer in page.locator("#results li.result .name").all_inner_texts()
         assert "most relevant first" in page.inner_text("#status")
+
+
+@pytest.mark.ui
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)")
+def test_an_answer_after_the_query_was_cleared_is_not_shown(api, db):
+    (name,) = db.execute(
+        "SELECT name FROM directory.organizations WHERE len(name) > 20 ORDER BY org_id LIMIT 1"
+    ).fetchone()
+    held = []
+    with chromium_page() as page:
+        page.route("**/search?*", lambda r: held.append(r))
+        page.goto(str(api.base_url))
+        page.fill("#q", name)
+        page.click("#go")
+        page.wait_for_function("document.getElementById('status').textContent.includes('…')")
+        page.fill("#q", "")
+        page.click("#go")
+        assert page.inner_text("#status").startswith("Type what you are looking for")
+        with page.expect_response(lambda r: r.url == held[0].request.url):
+            held[0].continue_()
+        page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+        assert page.inner_text("#status").startswith("Type what you are looking for")
+        assert page.locator("#results li.result").count() == 0

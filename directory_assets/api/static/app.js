@@ -116,6 +116,11 @@ function plot(orgs, center) {
 let shownSearch = null;
 let searchesStarted = 0;
 
+function forgetSearch() {
+  shownSearch = null;
+  searchesStarted += 1;
+}
+
 async function runSearch(event, { unlessUnchanged = false } = {}) {
   if (event) event.preventDefault();
   const status = $("status");
@@ -126,6 +131,7 @@ async function runSearch(event, { unlessUnchanged = false } = {}) {
   try {
     near = parseNear($("near").value);
   } catch (err) {
+    forgetSearch();
     status.textContent = err.message; status.classList.add("error"); return;
   }
   for (const [k, v] of Object.entries(near)) params.set(k, v);
@@ -144,7 +150,7 @@ async function runSearch(event, { unlessUnchanged = false } = {}) {
     params.set("limit", "50");
     url = `/api/v1/organizations/nearby?${params}`;
   } else {
-    shownSearch = null;
+    forgetSearch();
     status.textContent = "Type what you are looking for, or a ZIP code in Near.";
     return;
   }
